@@ -1,0 +1,1 @@
+"""HTTP API: app-wide dependencies, error handlers, the v1 router."""

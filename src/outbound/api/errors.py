@@ -1,0 +1,74 @@
+"""Exception handlers: every error leaves as JSON with a 4xx status naming the cause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from outbound.errors import DomainError, Invalid, TooManyRequests, Unauthorized
+
+
+def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
+    items = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        items.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
+                "msg": err.get("msg", "invalid value"),
+                "type": err.get("type", "value_error"),
+            }
+        )
+    return items
+
+
+async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        status_code=422, content=jsonable_encoder({"detail": _validation_items(exc)})
+    )
+
+
+async def _on_domain(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Invalid):
+        loc = [str(p) for p in exc.loc]
+        content: dict[str, Any] = {
+            "detail": [
+                {
+                    "loc": loc,
+                    "field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
+                    "msg": exc.message,
+                    "type": "value_error",
+                }
+            ]
+        }
+    else:
+        content = {"detail": exc.message}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
+
+
+async def _on_integrity(_request: Request, _exc: Exception) -> JSONResponse:
+    # Services check the rules first; this catches the race where two requests pass the
+    # check together and the database's own constraint refuses the second.
+    return JSONResponse(
+        status_code=409,
+        content={"detail": "the change conflicts with existing data; reload and try again"},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(DomainError, _on_domain)
+    app.add_exception_handler(IntegrityError, _on_integrity)

@@ -1,0 +1,20 @@
+"""The v1 API: every domain's routes under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from outbound.campaigns.endpoints import router as campaigns
+from outbound.contacts.endpoints import router as contacts
+from outbound.dnc.endpoints import router as dnc
+from outbound.schedules.endpoints import router as schedules
+from outbound.settings.endpoints import router as settings
+from outbound.strategies.endpoints import router as strategies
+from outbound.users.endpoints import auth_router, router as users
+
+
+def build_v1_router() -> APIRouter:
+    v1 = APIRouter(prefix="/api/v1")
+    for router in (auth_router, users, campaigns, strategies, schedules, contacts, dnc, settings):
+        v1.include_router(router)
+    return v1

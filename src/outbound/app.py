@@ -1,0 +1,46 @@
+"""The ASGI application: built by a factory, never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import text
+
+from outbound import __version__
+from outbound.api.errors import install_error_handlers
+from outbound.api.router import build_v1_router
+from outbound.config import Config
+from outbound.db.engine import Database
+
+DESCRIPTION = """
+Outbound campaign manager for contact centres.
+
+Authenticate with `POST /api/v1/auth/login` (user name and password) or a long-lived API
+token from `POST /api/v1/users/me/tokens`, then send `Authorization: Bearer <token>`.
+Campaigns can be addressed by id or by CRM id: `/api/v1/campaigns/crm:<crm_campaign_id>`.
+"""
+
+
+def create_app(config: Config | None = None, *, db: Database | None = None) -> FastAPI:
+    config = config or Config()
+    database = db or Database(config.effective_database_url)
+    app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION)
+    app.state.config = config
+    app.state.db = database
+    install_error_handlers(app)
+    app.include_router(build_v1_router())
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness and database reachability; needs no token."""
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": database.dialect, "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,30 @@
+"""Campaign look-ups shared by every domain that addresses a campaign."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outbound.errors import NotFound
+from outbound.models import Campaign
+
+CRM_PREFIX = "crm:"
+
+
+def get_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Campaign:
+    """A campaign by numeric id, or by CRM id written ``crm:<crm_campaign_id>``."""
+    query = select(Campaign)
+    if ref.startswith(CRM_PREFIX):
+        query = query.where(Campaign.crm_campaign_id == ref[len(CRM_PREFIX) :])
+    elif ref.isdigit() and len(ref) <= 18:
+        query = query.where(Campaign.id == int(ref))
+    else:
+        raise NotFound(
+            f"campaign {ref!r} not found: address a campaign by its id or as crm:<crm id>"
+        )
+    if for_update:
+        query = query.with_for_update()
+    campaign = session.scalar(query)
+    if campaign is None:
+        raise NotFound(f"campaign {ref!r} not found")
+    return campaign

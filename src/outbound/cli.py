@@ -1,0 +1,132 @@
+"""Command line: ``outbound serve | migrate | users …``. Thin: it calls the services."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outbound.config import Config
+from outbound.db.engine import Database
+from outbound.users.roles import Role
+
+app = typer.Typer(help="outbound: outbound campaign manager for contact centres", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _database(config: Config) -> Database:
+    return Database(config.effective_database_url)
+
+
+def _announce_admin(config: Config, password: str | None) -> None:
+    if password is None:
+        return
+    path = config.data_dir / "initial-admin-password.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    typer.echo(f"Created user 'admin'; its password is in {path.resolve()}")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version and create built-in rows."""
+    from outbound.bootstrap import prepare
+
+    config = Config()
+    db = _database(config)
+    _announce_admin(config, prepare(db))
+    typer.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Migrate, then run the web service (API at /api/v1, docs at /docs)."""
+    import uvicorn
+
+    from outbound.app import create_app
+    from outbound.bootstrap import prepare
+
+    config = Config()
+    db = _database(config)
+    _announce_admin(config, prepare(db))
+    bind_host, bind_port = host or config.host, port or config.port
+    typer.echo(f"outbound listening on http://{bind_host}:{bind_port}/ (API docs at /docs)")
+    uvicorn.run(create_app(config, db=db), host=bind_host, port=bind_port, log_level="info")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="admin, supervisor or viewer")] = Role.ADMIN,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file instead of a prompt")
+    ] = None,
+) -> None:
+    """Create a user (the first admin, typically)."""
+    from outbound.bootstrap import prepare
+    from outbound.errors import DomainError
+    from outbound.users import service
+
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise typer.BadParameter("the password must have at least 8 characters")
+    config = Config()
+    db = _database(config)
+    prepare(db, first_admin=False)
+    try:
+        with db.transaction() as session:
+            service.create_user(session, username=username, password=password, role=role)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Created {role.value} {username!r}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from outbound.users import service
+
+    db = _database(Config())
+    with db.transaction() as session:
+        for user in service.list_users(session):
+            state = "active" if user.is_active else "deactivated"
+            typer.echo(f"{user.id}\t{user.username}\t{user.role.value}\t{state}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str,
+    password_file: Annotated[Path | None, typer.Option(help="Read the password from this file")] = None,
+) -> None:
+    """Reset a user's password (and lift a log-in block)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from outbound.models import User
+    from outbound.users import service
+
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    db = _database(Config())
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            typer.echo(f"error: no user {username!r}", err=True)
+            raise typer.Exit(1)
+        service.update_user(session, user, actor=user, password=password, now=datetime.now(UTC))
+    typer.echo(f"Password of {username!r} changed")

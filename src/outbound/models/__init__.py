@@ -1,0 +1,32 @@
+"""ORM tables, one module per table family. Importing this package registers them all."""
+
+from outbound.models.attempt import Attempt
+from outbound.models.campaign import Campaign
+from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
+from outbound.models.dnc import DncEntry
+from outbound.models.import_job import ImportJob, ImportStatus
+from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
+from outbound.models.setting import Setting
+from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
+from outbound.models.user import ApiToken, TokenKind, User
+
+__all__ = [
+    "PARAM_SLOTS",
+    "PHONE_SLOTS",
+    "ApiToken",
+    "Attempt",
+    "Campaign",
+    "Contact",
+    "DncEntry",
+    "ImportJob",
+    "ImportStatus",
+    "Schedule",
+    "ScheduleBlackout",
+    "ScheduleWindow",
+    "Setting",
+    "Strategy",
+    "StrategyAttempt",
+    "StrategyRule",
+    "TokenKind",
+    "User",
+]

@@ -1,0 +1,37 @@
+"""Attempts: one row per contact attempt handed to a channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outbound.db.base import Base, BigId, UTCDateTime
+from outbound.models._columns import enum_column, utcnow
+from outbound.strategies.outcomes import Channel, Outcome
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("contacts.id", ondelete="CASCADE"),
+        index=True,
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)  # 1st, 2nd, … attempt of this contact
+    strategy_position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 8))
+    phone_slot: Mapped[int] = mapped_column(Integer)
+    phone_number: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
+    raw_result: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    worker_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,43 @@
+"""Campaigns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outbound.campaigns.types import CampaignType, ContactOrder
+from outbound.db.base import Base, UTCDateTime
+from outbound.models._columns import Timestamps, enum_column
+
+
+class Campaign(Timestamps, Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    crm_campaign_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    type: Mapped[CampaignType] = mapped_column(enum_column(CampaignType, 12))
+    running: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    strategy_id: Mapped[int] = mapped_column(
+        ForeignKey("strategies.id", ondelete="RESTRICT"), index=True
+    )
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedules.id", ondelete="RESTRICT"), index=True
+    )
+    dialer_target: Mapped[str] = mapped_column(String(255), default="")
+    sms_template: Mapped[str] = mapped_column(Text, default="")
+    agent_script: Mapped[str] = mapped_column(Text, default="")
+    contact_order: Mapped[ContactOrder] = mapped_column(
+        enum_column(ContactOrder, 8), default=ContactOrder.FIFO
+    )
+    fresh_first: Mapped[bool] = mapped_column(default=False)
+    max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=10)
+    max_calls_per_second: Mapped[float] = mapped_column(Float, default=5.0)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    # Monotonic counter handing out contacts' import_seq (FIFO/LIFO order).
+    import_seq: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,75 @@
+"""Administrator settings (REQUIREMENTS §8): their shapes, limits and defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+DIALER_KINDS = ("simulator",)
+SMS_GATEWAY_KINDS = ("simulator",)
+
+FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
+
+
+class ChannelConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "simulator"
+    options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
+
+
+class DialerConnection(ChannelConnection):
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DIALER_KINDS:
+            raise ValueError(f"unknown dialer {value!r}; known: {', '.join(DIALER_KINDS)}")
+        return value
+
+
+class SmsGatewayConnection(ChannelConnection):
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in SMS_GATEWAY_KINDS:
+            known = ", ".join(SMS_GATEWAY_KINDS)
+            raise ValueError(f"unknown SMS gateway {value!r}; known: {known}")
+        return value
+
+
+def _check_region(value: str | None) -> str | None:
+    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a region code such as US, GB or FR")
+    return value
+
+
+class SettingsOut(BaseModel):
+    feed_batch_size: int = 500
+    watch_folder: str | None = None
+    archive_folder: str | None = None
+    poll_interval_seconds: int = 30
+    dangling_timeout_minutes: int = 60
+    default_sms_expiry_minutes: int = 1440
+    default_region: str = "US"
+    dialer: DialerConnection = Field(default_factory=DialerConnection)
+    sms_gateway: SmsGatewayConnection = Field(default_factory=SmsGatewayConnection)
+
+
+class SettingsUpdate(BaseModel):
+    """Only the fields given change; ``null`` clears a folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    watch_folder: FolderPath | None = None
+    archive_folder: FolderPath | None = None
+    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
+    default_region: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    dialer: DialerConnection | None = None
+    sms_gateway: SmsGatewayConnection | None = None
+
+    _region = field_validator("default_region")(_check_region)

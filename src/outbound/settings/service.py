@@ -1,0 +1,41 @@
+"""Read and change settings; stored one JSON value per key, defaults filled in on read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outbound.errors import Invalid
+from outbound.models import Setting
+from outbound.settings.schemas import SettingsOut, SettingsUpdate
+
+NULLABLE = frozenset({"watch_folder", "archive_folder"})
+
+
+def get_settings(session: Session) -> SettingsOut:
+    stored = {row.key: row.value for row in session.scalars(select(Setting))}
+    known = {k: v for k, v in stored.items() if k in SettingsOut.model_fields}
+    return SettingsOut.model_validate(known)
+
+
+def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
+    changes: dict[str, Any] = {}
+    for key in patch.model_fields_set:
+        value = getattr(patch, key)
+        if value is None and key not in NULLABLE:
+            raise Invalid(("body", key), f"{key} cannot be null")
+        changes[key] = value.model_dump() if hasattr(value, "model_dump") else value
+    merged = get_settings(session).model_dump() | changes
+    watch, archive = merged["watch_folder"], merged["archive_folder"]
+    if watch and archive and watch.rstrip("/") == archive.rstrip("/"):
+        raise Invalid(("body", "archive_folder"), "the archive folder must differ from the watched folder")
+    for key, value in changes.items():
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+    session.flush()
+    return SettingsOut.model_validate(merged)
