@@ -90,6 +90,14 @@ def _clean(db: Database) -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
+        # Keep only the fixture accounts; users a test created go with their tokens.
+        conn.execute(
+            text(
+                "DELETE FROM api_tokens WHERE user_id IN "
+                "(SELECT id FROM users WHERE username NOT LIKE 'test-%')"
+            )
+        )
+        conn.execute(text("DELETE FROM users WHERE username NOT LIKE 'test-%'"))
     with db.transaction() as session:
         seed(session)
 

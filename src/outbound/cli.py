@@ -12,7 +12,9 @@ from outbound.config import Config
 from outbound.db.engine import Database
 from outbound.users.roles import Role
 
-app = typer.Typer(help="outbound: outbound campaign manager for contact centres", no_args_is_help=True)
+app = typer.Typer(
+    help="outbound: outbound campaign manager for contact centres", no_args_is_help=True
+)
 users_app = typer.Typer(help="Manage users", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -108,7 +110,9 @@ def users_list() -> None:
 @users_app.command("set-password")
 def users_set_password(
     username: str,
-    password_file: Annotated[Path | None, typer.Option(help="Read the password from this file")] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the password from this file")
+    ] = None,
 ) -> None:
     """Reset a user's password (and lift a log-in block)."""
     from datetime import UTC, datetime

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
 from outbound.schedules.endpoints import router as schedules
 from outbound.settings.endpoints import router as settings
 from outbound.strategies.endpoints import router as strategies
-from outbound.users.endpoints import auth_router, router as users
+from outbound.users.endpoints import auth_router
+from outbound.users.endpoints import router as users
 
 
 def build_v1_router() -> APIRouter:
     v1 = APIRouter(prefix="/api/v1")
     for router in (auth_router, users, campaigns, strategies, schedules, contacts, dnc, settings):
-        v1.include_router(router)
+        v1.include_router(router, responses=ERROR_RESPONSES)
     return v1

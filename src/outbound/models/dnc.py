@@ -35,9 +35,7 @@ class DncEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number_e164: Mapped[str] = mapped_column(String(16))
     raw: Mapped[str] = mapped_column(String(28))
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(16), default="manual")
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

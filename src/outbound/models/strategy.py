@@ -60,9 +60,7 @@ class StrategyRule(Base):
     __table_args__ = (UniqueConstraint("attempt_id", "outcome"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("strategy_attempts.id", ondelete="CASCADE")
-    )
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("strategy_attempts.id", ondelete="CASCADE"))
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
     action: Mapped[RuleAction] = mapped_column(enum_column(RuleAction, 8))
     delay_minutes: Mapped[int] = mapped_column(Integer, default=0)

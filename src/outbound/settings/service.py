@@ -30,7 +30,9 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
     merged = get_settings(session).model_dump() | changes
     watch, archive = merged["watch_folder"], merged["archive_folder"]
     if watch and archive and watch.rstrip("/") == archive.rstrip("/"):
-        raise Invalid(("body", "archive_folder"), "the archive folder must differ from the watched folder")
+        raise Invalid(
+            ("body", "archive_folder"), "the archive folder must differ from the watched folder"
+        )
     for key, value in changes.items():
         row = session.get(Setting, key)
         if row is None:

@@ -72,9 +72,7 @@ def me(user: CurrentUser) -> UserOut:
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(body: PasswordChange, user: CurrentUser, session: DbSession) -> Response:
-    service.change_own_password(
-        session, user, current=body.current_password, new=body.new_password
-    )
+    service.change_own_password(session, user, current=body.current_password, new=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-TOKEN_PREFIX = "ob_"
+TOKEN_PREFIX = "ob_"  # noqa: S105 (a marker, not a secret)
 
 
 def hash_password(password: str) -> str:

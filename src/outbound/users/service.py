@@ -97,9 +97,7 @@ def login(
         raise Unauthorized("wrong user name or password")
     if user.login_blocked_until is not None and user.login_blocked_until > now:
         wait = math.ceil((user.login_blocked_until - now).total_seconds())
-        raise TooManyRequests(
-            f"too many failed log-ins; try again in {wait} s", retry_after=wait
-        )
+        raise TooManyRequests(f"too many failed log-ins; try again in {wait} s", retry_after=wait)
     if not security.verify_password(user.password_hash, password):
         user.failed_logins += 1
         excess = user.failed_logins - FREE_FAILURES
@@ -113,7 +111,9 @@ def login(
     user.failed_logins = 0
     user.login_blocked_until = None
     expires = now + timedelta(hours=session_hours)
-    plain, _ = _issue(session, user, kind=TokenKind.SESSION, name="log-in", expires=expires, now=now)
+    plain, _ = _issue(
+        session, user, kind=TokenKind.SESSION, name="log-in", expires=expires, now=now
+    )
     return plain, expires
 
 
