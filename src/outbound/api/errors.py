@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from outbound.errors import DomainError, Invalid, TooManyRequests, Unauthorized
 
@@ -68,7 +68,17 @@ async def _on_integrity(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_data_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # Schemas bound every value before it reaches SQL; this is the net under them, so that a
+    # value a database cannot hold is the client's 400, never a 500.
+    return JSONResponse(
+        status_code=400,
+        content={"detail": "a value in the request cannot be stored (out of range or invalid)"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(DataError, _on_data_error)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 T = TypeVar("T")
 
@@ -47,3 +48,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": ValidationErrorOut, "description": "A field is invalid; `field` names it"},
     429: {"model": ErrorOut, "description": "Too many failed log-ins; see Retry-After"},
 }
+
+
+# Ids are bounded so that no database is asked for a number its column cannot hold:
+# most tables have INTEGER keys, contacts, attempts and DNC entries BIGINT ones.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+BigIdPath = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
+
+
+def no_nul(value: str) -> str:
+    """PostgreSQL cannot store NUL in text: refuse it as bad input, not fail on insert."""
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(no_nul)

@@ -16,7 +16,7 @@ def get_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Campa
     query = select(Campaign)
     if ref.startswith(CRM_PREFIX):
         query = query.where(Campaign.crm_campaign_id == ref[len(CRM_PREFIX) :])
-    elif ref.isdigit() and len(ref) <= 18:
+    elif ref.isascii() and ref.isdigit() and len(ref) <= 18:
         query = query.where(Campaign.id == int(ref))
     else:
         raise NotFound(

@@ -31,9 +31,7 @@ LABELS: dict[ContactState, str] = {
     ContactState.DANGLING: "Dangling",
 }
 
-OPEN_STATES = frozenset(
-    {ContactState.PENDING, ContactState.SENT_TO_DIALER, ContactState.SMS_SENT}
-)
+OPEN_STATES = frozenset({ContactState.PENDING, ContactState.SENT_TO_DIALER, ContactState.SMS_SENT})
 CLOSED_STATES = frozenset(set(ContactState) - OPEN_STATES)
 
 

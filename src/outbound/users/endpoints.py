@@ -15,6 +15,7 @@ from outbound.api.deps import (
     get_config,
     now_utc,
 )
+from outbound.api.schemas import IdPath
 from outbound.config import Config
 from outbound.errors import Unauthorized
 from outbound.users import service
@@ -91,7 +92,7 @@ def create_my_token(body: ApiTokenCreate, user: CurrentUser, session: DbSession)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_my_token(token_id: int, user: CurrentUser, session: DbSession) -> Response:
+def revoke_my_token(token_id: IdPath, user: CurrentUser, session: DbSession) -> Response:
     service.revoke_api_token(session, user, token_id, now=now_utc())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -110,12 +111,12 @@ def create_user(body: UserCreate, _admin: Admin, session: DbSession) -> UserOut:
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: int, _admin: Admin, session: DbSession) -> UserOut:
+def get_user(user_id: IdPath, _admin: Admin, session: DbSession) -> UserOut:
     return UserOut.model_validate(service.get_user(session, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def update_user(user_id: int, body: UserUpdate, admin: Admin, session: DbSession) -> UserOut:
+def update_user(user_id: IdPath, body: UserUpdate, admin: Admin, session: DbSession) -> UserOut:
     user = service.update_user(
         session,
         service.get_user(session, user_id),
@@ -129,6 +130,6 @@ def update_user(user_id: int, body: UserUpdate, admin: Admin, session: DbSession
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: int, admin: Admin, session: DbSession) -> Response:
+def delete_user(user_id: IdPath, admin: Admin, session: DbSession) -> Response:
     service.delete_user(session, service.get_user(session, user_id), actor=admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

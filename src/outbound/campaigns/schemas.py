@@ -1,0 +1,126 @@
+"""API shapes for campaigns.
+
+Lengths and numeric bounds are checked here; the naming rules, the references to a strategy
+and a schedule, and everything that depends on the campaign's state are the service's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from outbound.api.schemas import MAX_ID, NoNul, Strict
+from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
+from outbound.campaigns.types import CampaignType, ContactOrder
+
+# The service checks names and CRM ids so that it can say what is wrong; the patterns are
+# published in the OpenAPI document for clients.
+Name = Annotated[
+    str,
+    StringConstraints(max_length=NAME_MAX),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": NAME_MIN,
+            "maxLength": NAME_MAX,
+            "pattern": "^[A-Za-z0-9_-]+$",
+        }
+    ),
+]
+CrmId = Annotated[
+    str,
+    StringConstraints(max_length=CRM_ID_MAX),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": CRM_ID_MAX, "pattern": "^[^\\s/]+$"}
+    ),
+]
+Description = Annotated[str, StringConstraints(max_length=1000), NoNul]
+DialerTarget = Annotated[str, StringConstraints(max_length=255), NoNul]
+SmsTemplate = Annotated[str, StringConstraints(max_length=1600), NoNul]
+AgentScript = Annotated[str, StringConstraints(max_length=20_000), NoNul]
+# Numbers and booleans are taken as JSON sends them: "10" or 0 for true are refused, not guessed.
+RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+MaxConcurrent = Annotated[StrictInt, Field(ge=1, le=10_000)]
+CallsPerSecond = Annotated[float, Field(strict=True, ge=0.1, le=1000, allow_inf_nan=False)]
+Priority = Annotated[
+    StrictInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")
+]
+
+
+class CampaignCreate(Strict):
+    name: Name = Field(description="4-64 characters: letters, digits, '_' and '-'")
+    type: CampaignType = Field(description="Fixed once the campaign exists")
+    crm_campaign_id: CrmId | None = Field(
+        default=None, description="The CRM's own id; address the campaign as crm:<id>"
+    )
+    description: Description = ""
+    strategy_id: RefId | None = Field(
+        default=None, description="Required for voice campaigns; SMS ones default to Default"
+    )
+    schedule_id: RefId | None = Field(default=None, description="Defaults to the Default schedule")
+    dialer_target: DialerTarget = Field(
+        default="", description="Agent queue, IVR route or message to play"
+    )
+    sms_template: SmsTemplate = ""
+    agent_script: AgentScript = ""
+    contact_order: ContactOrder = ContactOrder.FIFO
+    fresh_first: StrictBool = Field(default=False, description="First attempts before retries")
+    max_concurrent_calls: MaxConcurrent = 10
+    max_calls_per_second: CallsPerSecond = 5.0
+    priority: Priority = 1
+
+
+class CampaignUpdate(Strict):
+    """Only the fields given change; ``crm_campaign_id: null`` removes the CRM id."""
+
+    name: Name | None = None
+    type: CampaignType | None = Field(default=None, description="May only repeat the current type")
+    crm_campaign_id: CrmId | None = None
+    description: Description | None = None
+    strategy_id: RefId | None = Field(
+        default=None, description="Only while the campaign is stopped"
+    )
+    schedule_id: RefId | None = None
+    dialer_target: DialerTarget | None = None
+    sms_template: SmsTemplate | None = None
+    agent_script: AgentScript | None = None
+    contact_order: ContactOrder | None = None
+    fresh_first: StrictBool | None = None
+    max_concurrent_calls: MaxConcurrent | None = None
+    max_calls_per_second: CallsPerSecond | None = None
+    priority: Priority | None = None
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    type: CampaignType
+    crm_campaign_id: str | None
+    description: str
+    running: bool
+    started_at: datetime | None
+    stopped_at: datetime | None
+    strategy_id: int
+    schedule_id: int
+    dialer_target: str
+    sms_template: str
+    agent_script: str
+    contact_order: ContactOrder
+    fresh_first: bool
+    max_concurrent_calls: int
+    max_calls_per_second: float
+    priority: int
+    created_at: datetime
+    updated_at: datetime

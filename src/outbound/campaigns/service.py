@@ -1,0 +1,210 @@
+"""Campaigns: the rules of REQUIREMENTS §1 on creating, changing, deleting, starting, stopping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from outbound.campaigns import repository
+from outbound.campaigns.rules import crm_id_problem, name_problem
+from outbound.campaigns.schemas import CampaignCreate, CampaignUpdate
+from outbound.campaigns.types import CampaignType
+from outbound.errors import Conflict, Invalid
+from outbound.models import Campaign, Schedule, Strategy
+from outbound.schedules.service import default_schedule
+from outbound.strategies.service import ensure_default_strategy, strategy_has_voice
+
+# A PATCH may set this one field to null (removing the CRM id); the others must keep a value.
+NULLABLE = frozenset({"crm_campaign_id"})
+# Plain fields a PATCH copies as given once the checks above them passed.
+SIMPLE_FIELDS = (
+    "description",
+    "dialer_target",
+    "sms_template",
+    "agent_script",
+    "contact_order",
+    "fresh_first",
+    "max_concurrent_calls",
+    "max_calls_per_second",
+    "priority",
+)
+
+
+def list_campaigns(
+    session: Session, *, running: bool | None = None, kind: CampaignType | None = None
+) -> list[Campaign]:
+    query = select(Campaign).order_by(Campaign.id)
+    if running is not None:
+        query = query.where(Campaign.running.is_(running))
+    if kind is not None:
+        query = query.where(Campaign.type == kind)
+    return list(session.scalars(query))
+
+
+def get_campaign(session: Session, ref: str, *, for_update: bool = False) -> Campaign:
+    """By id ("12") or CRM id ("crm:ABC"); 404 otherwise."""
+    return repository.get_by_ref(session, ref, for_update=for_update)
+
+
+def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) -> Campaign:
+    """A new campaign is stopped; SMS campaigns may leave the strategy to the Default one."""
+    _check_name(session, data.name)
+    if data.crm_campaign_id is not None:
+        _check_crm_id(session, data.crm_campaign_id)
+    strategy = _strategy_for(session, data.type, data.strategy_id)
+    schedule = _schedule(session, data.schedule_id)
+    campaign = Campaign(
+        name=data.name,
+        crm_campaign_id=data.crm_campaign_id,
+        type=data.type,
+        running=False,
+        strategy_id=strategy.id,
+        schedule_id=schedule.id,
+        import_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+    for field in SIMPLE_FIELDS:
+        setattr(campaign, field, getattr(data, field))
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def update_campaign(
+    session: Session, campaign: Campaign, patch: CampaignUpdate, *, now: datetime
+) -> Campaign:
+    """Change the fields given; every check runs before anything changes."""
+    given = patch.model_fields_set
+    _check_patch_shape(campaign, patch)
+    if patch.name is not None and patch.name != campaign.name:
+        _check_name(session, patch.name, exclude_id=campaign.id)
+    crm_changes = "crm_campaign_id" in given and patch.crm_campaign_id != campaign.crm_campaign_id
+    if crm_changes and patch.crm_campaign_id is not None:
+        _check_crm_id(session, patch.crm_campaign_id, exclude_id=campaign.id)
+    strategy = _changed_strategy(session, campaign, patch.strategy_id)
+    schedule = _schedule(session, patch.schedule_id) if patch.schedule_id is not None else None
+    if strategy is not None:
+        campaign.strategy_id = strategy.id
+    if schedule is not None:
+        campaign.schedule_id = schedule.id
+    if patch.name is not None:
+        campaign.name = patch.name
+    if crm_changes:
+        campaign.crm_campaign_id = patch.crm_campaign_id
+    for field in SIMPLE_FIELDS:
+        if field in given:
+            setattr(campaign, field, getattr(patch, field))
+    campaign.updated_at = now
+    session.flush()
+    return campaign
+
+
+def delete_campaign(session: Session, campaign: Campaign) -> None:
+    """Delete a stopped campaign with its contacts and history (the database cascades)."""
+    if campaign.running:
+        raise Conflict(f"campaign {campaign.name!r} is running; stop it first")
+    session.delete(campaign)
+    session.flush()
+
+
+def start_campaign(session: Session, campaign: Campaign, *, now: datetime) -> Campaign:
+    """Idempotent: starting a running campaign keeps its original start time."""
+    if not campaign.running:
+        campaign.running = True
+        campaign.started_at = now
+        campaign.updated_at = now
+        session.flush()
+    return campaign
+
+
+def stop_campaign(session: Session, campaign: Campaign, *, now: datetime) -> Campaign:
+    """Idempotent. Nothing new goes to the dialer; attempts already handed over finish."""
+    if campaign.running:
+        campaign.running = False
+        campaign.stopped_at = now
+        campaign.updated_at = now
+        session.flush()
+    return campaign
+
+
+def _check_patch_shape(campaign: Campaign, patch: CampaignUpdate) -> None:
+    for field in patch.model_fields_set - NULLABLE:
+        if getattr(patch, field) is None:
+            raise Invalid(("body", field), f"{field} cannot be null; leave it out to keep it")
+    if patch.type is not None and patch.type is not campaign.type:
+        raise Invalid(
+            ("body", "type"),
+            f"the type of a campaign is fixed once it exists (this one is {campaign.type.value}); "
+            "create a new campaign for another type",
+        )
+
+
+def _changed_strategy(
+    session: Session, campaign: Campaign, strategy_id: int | None
+) -> Strategy | None:
+    """The new strategy a PATCH asks for, or None when it keeps the current one."""
+    if strategy_id is None or strategy_id == campaign.strategy_id:
+        return None
+    if campaign.running:
+        raise Conflict(
+            f"campaign {campaign.name!r} is running: its strategy can only be changed "
+            "while it is stopped; stop it first"
+        )
+    return _strategy_for(session, campaign.type, strategy_id)
+
+
+def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        raise Invalid(("body", "name"), problem)
+    query = select(Campaign.id).where(func.lower(Campaign.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise Conflict(f"a campaign named {name!r} already exists (names ignore case)")
+
+
+def _check_crm_id(session: Session, crm_id: str, *, exclude_id: int | None = None) -> None:
+    problem = crm_id_problem(crm_id)
+    if problem is not None:
+        raise Invalid(("body", "crm_campaign_id"), problem)
+    query = select(Campaign.name).where(Campaign.crm_campaign_id == crm_id)
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    other = session.scalar(query.limit(1))
+    if other is not None:
+        raise Conflict(f"crm_campaign_id {crm_id!r} already belongs to campaign {other!r}")
+
+
+def _strategy_for(session: Session, kind: CampaignType, strategy_id: int | None) -> Strategy:
+    """The strategy a campaign of this type may use: it exists, and SMS never turns to voice."""
+    if strategy_id is None:
+        if kind is not CampaignType.SMS:
+            raise Invalid(
+                ("body", "strategy_id"),
+                f"an {kind.value} campaign must name its strategy_id "
+                "(only SMS campaigns default to the built-in Default strategy)",
+            )
+        return ensure_default_strategy(session)
+    strategy = session.get(Strategy, strategy_id)
+    if strategy is None:
+        raise Invalid(("body", "strategy_id"), f"strategy {strategy_id} does not exist")
+    if kind is CampaignType.SMS and strategy_has_voice(session, strategy.id):
+        raise Invalid(
+            ("body", "strategy_id"),
+            f"strategy {strategy.name!r} has voice attempts; an SMS campaign may only use "
+            "a strategy made of SMS attempts",
+        )
+    return strategy
+
+
+def _schedule(session: Session, schedule_id: int | None) -> Schedule:
+    if schedule_id is None:
+        return default_schedule(session)
+    schedule = session.get(Schedule, schedule_id)
+    if schedule is None:
+        raise Invalid(("body", "schedule_id"), f"schedule {schedule_id} does not exist")
+    return schedule

@@ -1,0 +1,141 @@
+"""Contacts: adding one, listing a campaign's, reading one with its history.
+
+A contact row is one life cycle of a person (Phone 1) in a campaign. While it is open
+(``closed_at`` is NULL) the same Phone 1 cannot be added again; once closed, adding it
+again starts a new life cycle in a new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from outbound.campaigns.repository import get_by_ref
+from outbound.contacts import repository
+from outbound.contacts.phones import PhoneError, normalise
+from outbound.contacts.schemas import ContactCreate
+from outbound.contacts.states import ContactState
+from outbound.dnc.service import is_listed
+from outbound.errors import Conflict, Invalid, NotFound
+from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
+from outbound.settings.service import get_settings
+
+MAX_STATE_FILTERS = 20
+
+
+@dataclass(frozen=True)
+class Added:
+    contact: Contact
+    dnc_numbers: list[str]  # its numbers on a DNC list; non-empty means closed as DNC Listed
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return None if value is None or not value.strip() else value
+
+
+def _phones(body: ContactCreate, region: str) -> dict[str, str | None]:
+    """Raw and E.164 value of every phone slot; 422 naming the first bad one."""
+    values: dict[str, str | None] = {}
+    for slot in PHONE_SLOTS:
+        name = f"phone{slot}"
+        raw = getattr(body, name)
+        if slot > 1:
+            raw = _blank_to_none(raw)
+        e164 = None
+        if raw is not None:
+            try:
+                e164 = normalise(raw, default_region=region)
+            except PhoneError as exc:
+                raise Invalid(("body", name), f"{name}: {exc.reason}") from None
+            raw = raw.strip()
+        values[name] = raw
+        values[f"{name}_e164"] = e164
+    return values
+
+
+def add_contact(
+    session: Session, campaign_ref: str, body: ContactCreate, *, now: datetime
+) -> Added:
+    """Add one contact to a campaign, due now; closed at once as DNC Listed if blocked."""
+    campaign = get_by_ref(session, campaign_ref, for_update=True)
+    phones = _phones(body, get_settings(session).default_region)
+    phone1 = phones["phone1_e164"]
+    assert phone1 is not None
+    open_id = repository.open_life_cycle(session, campaign.id, phone1)
+    if open_id is not None:
+        raise Conflict(f"duplicate: contact {open_id} already has an open life cycle")
+    numbers = [n for k, n in phones.items() if k.endswith("_e164") and n is not None]
+    listed = is_listed(session, numbers, campaign.id)
+    params = {f"param{i}": _blank_to_none(getattr(body, f"param{i}")) for i in PARAM_SLOTS}
+    contact = Contact(
+        campaign_id=campaign.id,
+        import_seq=repository.take_import_seq(campaign),
+        crm_contact_id=_blank_to_none(body.crm_contact_id),
+        **phones,
+        **params,
+        state=ContactState.DNC_LISTED if listed else ContactState.PENDING,
+        next_attempt_at=None if listed else now,
+        next_position=1,
+        attempt_count=0,
+        closed_at=now if listed else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    return Added(contact, [n for n in numbers if n in listed])
+
+
+def get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+def contact_detail(session: Session, contact_id: int) -> tuple[Contact, Campaign, list[Attempt]]:
+    contact = get_contact(session, contact_id)
+    campaign = session.get(Campaign, contact.campaign_id)
+    assert campaign is not None  # the foreign key guarantees it
+    return contact, campaign, repository.attempts_of(session, contact.id)
+
+
+def parse_states(values: Iterable[str]) -> set[ContactState]:
+    """``?state=a&state=b`` and ``?state=a,b`` alike; an unknown name is a 422."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if len(names) > MAX_STATE_FILTERS:
+        raise Invalid(("query", "state"), f"at most {MAX_STATE_FILTERS} states")
+    states: set[ContactState] = set()
+    for name in names:
+        try:
+            states.add(ContactState(name))
+        except ValueError:
+            known = ", ".join(s.value for s in ContactState)
+            raise Invalid(
+                ("query", "state"), f"unknown state {name[:40]!r}; known: {known}"
+            ) from None
+    return states
+
+
+def list_contacts(
+    session: Session,
+    campaign_ref: str,
+    *,
+    states: Iterable[str],
+    q: str | None,
+    after: int | None,
+    limit: int,
+) -> tuple[list[Contact], int | None]:
+    """One keyset page by id, and the ``after`` of the next page (None at the end)."""
+    wanted = parse_states(states)
+    campaign = get_by_ref(session, campaign_ref)
+    query = q.strip() if q else None
+    rows = repository.page(
+        session, campaign.id, states=wanted, after=after, q=query, limit=limit + 1
+    )
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].id
+    return rows, None

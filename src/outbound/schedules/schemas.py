@@ -1,0 +1,135 @@
+"""API shapes for schedules: weekday windows written "HH:MM" and blackout dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+
+from outbound.api.schemas import NoNul, Strict
+from outbound.models import Schedule
+from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time
+
+
+def _date_text(value: object) -> object:
+    # Without this, pydantic would read a number as seconds since 1970.
+    if not isinstance(value, str | dt.date):
+        raise ValueError('a date is written "YYYY-MM-DD"')
+    return value
+
+
+def _clean_name(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("name may not start or end with spaces")
+    if any(not c.isprintable() for c in value):
+        raise ValueError("name may not contain control characters")
+    return value
+
+
+ScheduleName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_name)
+]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Loose here on purpose: the service parses times so it can say which window is wrong and why.
+TimeText = Annotated[str, StringConstraints(min_length=1, max_length=5)]
+Note = Annotated[str, StringConstraints(max_length=255), NoNul]
+
+MAX_WINDOWS = 7 * MAX_WINDOWS_PER_DAY
+MAX_BLACKOUTS = 1000
+
+
+class WindowIn(Strict):
+    day: Weekday
+    start: TimeText = Field(description='"HH:MM", from "00:00" to "23:59"')
+    end: TimeText = Field(description='"HH:MM", after start; "24:00" means midnight')
+
+
+class BlackoutIn(Strict):
+    date: Annotated[dt.date, BeforeValidator(_date_text)]
+    note: Note = ""
+
+
+WindowList = Annotated[list[WindowIn], Field(max_length=MAX_WINDOWS)]
+BlackoutList = Annotated[list[BlackoutIn], Field(max_length=MAX_BLACKOUTS)]
+
+
+class ScheduleIn(Strict):
+    """A whole schedule (create, or replace with PUT).
+
+    Without ``windows`` every day is open 09:00-20:00; an empty list means never open.
+    """
+
+    name: ScheduleName
+    time_zone: TimeZoneName = Field(description='IANA zone, e.g. "Europe/Paris"')
+    contact_local_time: StrictBool = Field(
+        default=False,
+        description="Apply the windows in each contact's own time zone, from the phone number",
+    )
+    windows: WindowList | None = None
+    blackouts: BlackoutList = Field(default_factory=list)
+
+
+class ScheduleUpdate(Strict):
+    """Only the fields given change; a given ``windows`` or ``blackouts`` replaces that list."""
+
+    name: ScheduleName | None = None
+    time_zone: TimeZoneName | None = None
+    contact_local_time: StrictBool | None = None
+    windows: WindowList | None = None
+    blackouts: BlackoutList | None = None
+
+
+class WindowOut(BaseModel):
+    day: Weekday
+    start: str
+    end: str
+
+
+class BlackoutOut(BaseModel):
+    date: dt.date
+    note: str
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    name: str
+    time_zone: str
+    contact_local_time: bool
+    builtin: bool
+    windows: list[WindowOut]
+    blackouts: list[BlackoutOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def build(cls, schedule: Schedule) -> ScheduleOut:
+        windows = sorted(schedule.windows, key=lambda w: (w.weekday, w.start_minute))
+        return cls(
+            id=schedule.id,
+            name=schedule.name,
+            time_zone=schedule.time_zone,
+            contact_local_time=schedule.contact_local_time,
+            builtin=schedule.builtin,
+            windows=[
+                WindowOut(
+                    day=Weekday.of(w.weekday),
+                    start=format_time(w.start_minute),
+                    end=format_time(w.end_minute),
+                )
+                for w in windows
+            ],
+            blackouts=[
+                BlackoutOut(date=b.day, note=b.note)
+                for b in sorted(schedule.blackouts, key=lambda b: b.day)
+            ],
+            created_at=schedule.created_at,
+            updated_at=schedule.updated_at,
+        )
