@@ -9,32 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from outbound.campaigns.types import CampaignType
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
-from outbound.models import Attempt, Campaign, Contact, Schedule, Strategy
+from outbound.models import Attempt, Contact
 from outbound.strategies.outcomes import Channel, Outcome
 from tests.conftest import Account
-
-
-def make_campaign(db: Database, name: str, *, crm: str | None = None) -> int:
-    """A campaign row written directly: the campaigns API is not what is under test here."""
-    with db.transaction() as session:
-        strategy = Strategy(name=f"strategy-{name}", max_attempts=10)
-        schedule = Schedule(name=f"schedule-{name}", time_zone="UTC")
-        session.add_all([strategy, schedule])
-        session.flush()
-        campaign = Campaign(
-            name=name,
-            crm_campaign_id=crm,
-            type=CampaignType.AGENT,
-            strategy_id=strategy.id,
-            schedule_id=schedule.id,
-            dialer_target="sales-queue",
-        )
-        session.add(campaign)
-        session.flush()
-        return campaign.id
+from tests.factories import make_campaign
 
 
 def phone(i: int) -> str:

@@ -11,29 +11,14 @@ from fastapi.testclient import TestClient
 from outbound.campaigns.types import CampaignType
 from outbound.db.engine import Database
 from outbound.dnc import service
-from outbound.models import Campaign, Schedule, Strategy
+from tests import factories
 from tests.conftest import Account
 
 URL = "/api/v1/dnc"
 
 
 def make_campaign(db: Database, name: str, *, crm: str | None = None) -> int:
-    """A campaign row written directly: the campaigns API is not what is under test here."""
-    with db.transaction() as session:
-        strategy = Strategy(name=f"strategy-{name}", max_attempts=10)
-        schedule = Schedule(name=f"schedule-{name}", time_zone="UTC")
-        session.add_all([strategy, schedule])
-        session.flush()
-        campaign = Campaign(
-            name=name,
-            crm_campaign_id=crm,
-            type=CampaignType.SMS,
-            strategy_id=strategy.id,
-            schedule_id=schedule.id,
-        )
-        session.add(campaign)
-        session.flush()
-        return campaign.id
+    return factories.make_campaign(db, name, crm=crm, campaign_type=CampaignType.SMS)
 
 
 def e164(i: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outbound.campaigns.types import CampaignType
 from outbound.errors import NotFound
 from outbound.models import Campaign
 
@@ -28,3 +29,21 @@ def get_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Campa
     if campaign is None:
         raise NotFound(f"campaign {ref!r} not found")
     return campaign
+
+
+def names_using(
+    session: Session,
+    *,
+    strategy_id: int | None = None,
+    schedule_id: int | None = None,
+    campaign_type: CampaignType | None = None,
+) -> list[str]:
+    """Names of the campaigns that use a strategy or a schedule, for "in use" messages."""
+    query = select(Campaign.name)
+    if strategy_id is not None:
+        query = query.where(Campaign.strategy_id == strategy_id)
+    if schedule_id is not None:
+        query = query.where(Campaign.schedule_id == schedule_id)
+    if campaign_type is not None:
+        query = query.where(Campaign.type == campaign_type)
+    return list(session.scalars(query.order_by(Campaign.name)))

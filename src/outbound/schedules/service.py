@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outbound.api.schemas import MAX_ID
+from outbound.campaigns.repository import names_using
 from outbound.errors import Conflict, Invalid, NotFound
-from outbound.models import Campaign, Schedule, ScheduleBlackout, ScheduleWindow
+from outbound.models import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.schedules.schemas import BlackoutIn, ScheduleIn, ScheduleUpdate, WindowIn
 from outbound.schedules.windows import (
     Window,
@@ -102,14 +103,7 @@ def update_schedule(
 def delete_schedule(session: Session, schedule: Schedule) -> None:
     if schedule.builtin:
         raise Conflict(f"schedule {schedule.name!r} is built in and cannot be deleted")
-    users = list(
-        session.scalars(
-            select(Campaign.name)
-            .where(Campaign.schedule_id == schedule.id)
-            .order_by(Campaign.name)
-            .limit(6)
-        )
-    )
+    users = names_using(session, schedule_id=schedule.id)
     if users:
         names = ", ".join(repr(n) for n in users[:5]) + (", …" if len(users) > 5 else "")
         raise Conflict(

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from outbound.campaigns.repository import names_using
 from outbound.campaigns.types import CampaignType
 from outbound.errors import Conflict, Invalid, NotFound
-from outbound.models import Campaign, Strategy, StrategyAttempt, StrategyRule
+from outbound.models import Strategy, StrategyAttempt, StrategyRule
 from outbound.strategies import rules as checks
 from outbound.strategies.outcomes import Channel, Outcome, Rule, SmsMode
 from outbound.strategies.schemas import AttemptIn, AttemptUpdate
@@ -110,7 +111,7 @@ def update_strategy(
 def delete_strategy(session: Session, strategy: Strategy) -> None:
     if strategy.builtin:
         raise Conflict(f"the built-in {strategy.name} strategy cannot be deleted")
-    users = _campaign_names(session, strategy.id)
+    users = names_using(session, strategy_id=strategy.id)
     if users:
         raise Conflict(
             f"strategy {strategy.name!r} is used by campaign(s) {_quoted(users)}; "
@@ -236,7 +237,7 @@ def delete_attempt(session: Session, strategy: Strategy, attempt: StrategyAttemp
             f"attempt {attempt.position} (id {attempt.id}) is the goto target of "
             f"{', '.join(referrers)}; change those rules first"
         )
-    if len(ordered) == 1 and (strategy.builtin or _campaign_names(session, strategy.id)):
+    if len(ordered) == 1 and (strategy.builtin or names_using(session, strategy_id=strategy.id)):
         raise Conflict(f"strategy {strategy.name!r} is in use and must keep at least one attempt")
     strategy.attempts.remove(attempt)
     session.flush()
@@ -309,21 +310,12 @@ def _refuse_voice(session: Session, strategy: Strategy) -> None:
             f"the built-in {strategy.name} strategy is for SMS campaigns "
             "and keeps SMS attempts only"
         )
-    names = _campaign_names(session, strategy.id, campaign_type=CampaignType.SMS)
+    names = names_using(session, strategy_id=strategy.id, campaign_type=CampaignType.SMS)
     if names:
         raise Conflict(
             f"strategy {strategy.name!r} is used by SMS campaign(s) {_quoted(names)}, "
             "which place no calls: it may contain SMS attempts only"
         )
-
-
-def _campaign_names(
-    session: Session, strategy_id: int, *, campaign_type: CampaignType | None = None
-) -> list[str]:
-    query = select(Campaign.name).where(Campaign.strategy_id == strategy_id)
-    if campaign_type is not None:
-        query = query.where(Campaign.type == campaign_type)
-    return list(session.scalars(query.order_by(Campaign.name)))
 
 
 def _new_attempt(spec: AttemptIn, *, position: int) -> StrategyAttempt:
