@@ -1,0 +1,1 @@
+"""Contact imports: one service for web upload, REST, CLI and the watched folder."""
