@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +16,7 @@ from outbound.api.errors import install_error_handlers
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
+from outbound.imports.runner import ImportRunner
 
 DESCRIPTION = """
 Outbound campaign manager for contact centres.
@@ -23,10 +27,41 @@ Campaigns can be addressed by id or by CRM id: `/api/v1/campaigns/crm:<crm_campa
 """
 
 
-def create_app(config: Config | None = None, *, db: Database | None = None) -> FastAPI:
+def _lifespan(
+    config: Config, background: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = None
+        if background:
+            runner = ImportRunner(
+                app.state.db,
+                clock=lambda: datetime.now(UTC),
+                chunk_rows=config.import_chunk_rows,
+            )
+            runner.start()
+        app.state.import_runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+
+    return lifespan
+
+
+def create_app(
+    config: Config | None = None, *, db: Database | None = None, background: bool = True
+) -> FastAPI:
+    """The web service; ``background`` runs the import worker (and later the engine) too."""
     config = config or Config()
     database = db or Database(config.effective_database_url)
-    app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="outbound",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(config, background),
+    )
     app.state.config = config
     app.state.db = database
     install_error_handlers(app)

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from outbound.campaigns.repository import get_by_ref
 from outbound.config import Config
 from outbound.db.engine import Database
+from outbound.models import ImportJob
 from outbound.users.roles import Role
 
 app = typer.Typer(
@@ -62,6 +64,85 @@ def serve(
     bind_host, bind_port = host or config.host, port or config.port
     typer.echo(f"outbound listening on http://{bind_host}:{bind_port}/ (API docs at /docs)")
     uvicorn.run(create_app(config, db=db), host=bind_host, port=bind_port, log_level="info")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    campaign: Annotated[str, typer.Option(help="Campaign name, id, or crm:<crm id>")],
+) -> None:
+    """Import a contact file (.csv/.txt) into a campaign, with a progress bar."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from outbound.errors import DomainError
+    from outbound.imports import service
+    from outbound.imports.runner import new_worker_id
+    from outbound.models import Campaign, ImportSource, ImportStatus
+
+    config = Config()
+    db = _database(config)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    try:
+        with db.transaction() as session:
+            target = session.scalar(
+                select(Campaign).where(func.lower(Campaign.name) == campaign.lower())
+            ) or get_by_ref(session, campaign)
+            job = service.create_job(
+                session,
+                campaign=target,
+                source=ImportSource.CLI,
+                filename=file.name,
+                stored_path=file.resolve(),
+                created_by="cli",
+                now=clock(),
+            )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    worker = new_worker_id()
+    service.claim_job(db, job.id, worker_id=worker, now=clock())
+    with typer.progressbar(length=max(job.bytes_total, 1), label=f"import {job.id}") as bar:
+        done = 0
+
+        def advance(current: ImportJob) -> None:
+            nonlocal done
+            bar.update(current.bytes_done - done)
+            done = current.bytes_done
+
+        job = service.run_file_job(
+            db,
+            job.id,
+            worker_id=worker,
+            clock=clock,
+            on_progress=advance,
+            chunk_rows=config.import_chunk_rows,
+        )
+    typer.echo(
+        f"{job.status.value}: {job.rows_imported} imported, {job.rows_rejected} rejected, "
+        f"{job.rows_duplicate} duplicates, {job.rows_dnc} DNC listed"
+    )
+    if job.rows_rejected or job.rows_duplicate:
+        typer.echo(f"rejected rows: outbound import-rejects {job.id}")
+    if job.status is ImportStatus.FAILED:
+        typer.echo(f"error: {job.error}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("import-rejects")
+def import_rejects(job_id: int) -> None:
+    """Print an import job's rejected rows as CSV."""
+    from outbound.imports import report, service
+
+    db = _database(Config())
+    with db.transaction() as session:
+        service.get_job(session, job_id)
+        for chunk in report.csv_lines(service.iter_rejects(session, job_id)):
+            typer.echo(chunk, nl=False)
 
 
 @users_app.command("create")
@@ -134,3 +215,7 @@ def users_set_password(
             raise typer.Exit(1)
         service.update_user(session, user, actor=user, password=password, now=datetime.now(UTC))
     typer.echo(f"Password of {username!r} changed")
+
+
+if __name__ == "__main__":
+    app()

@@ -23,6 +23,8 @@ class Config(BaseSettings):
     session_hours: float = 12.0
     login_free_failures: int = 5
     login_max_delay_seconds: int = 900
+    # Rows per import transaction: the unit of progress and of resumption after a crash.
+    import_chunk_rows: int = 20_000
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -8,6 +8,7 @@ from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
+from outbound.imports.endpoints import router as imports
 from outbound.schedules.endpoints import router as schedules
 from outbound.settings.endpoints import router as settings
 from outbound.strategies.endpoints import router as strategies
@@ -17,6 +18,17 @@ from outbound.users.endpoints import router as users
 
 def build_v1_router() -> APIRouter:
     v1 = APIRouter(prefix="/api/v1")
-    for router in (auth_router, users, campaigns, strategies, schedules, contacts, dnc, settings):
+    routers = (
+        auth_router,
+        users,
+        campaigns,
+        strategies,
+        schedules,
+        contacts,
+        imports,
+        dnc,
+        settings,
+    )
+    for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)
     return v1

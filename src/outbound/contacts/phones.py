@@ -8,9 +8,13 @@ The reasons are short and stable because they end up in import reports and 422 b
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from outbound.contacts.fastphone import BulkPhoneValidator
 
 MAX_RAW_LENGTH = 28
 
@@ -53,17 +57,10 @@ def normalise(raw: str, *, default_region: str) -> str:
     region code such as ``US`` or ``GB``); an international prefix such as ``00`` is also
     understood in that region's convention.
     """
-    if len(raw) > MAX_RAW_LENGTH:
-        raise PhoneError(TOO_LONG_RAW)
+    reason = _precheck(raw)
+    if reason is not None:
+        raise PhoneError(reason)
     value = raw.strip()
-    if not value:
-        raise PhoneError(EMPTY)
-    if not _ALLOWED.fullmatch(value):
-        if any(ch.isalpha() for ch in value):
-            raise PhoneError(HAS_LETTERS)
-        raise PhoneError(BAD_CHARACTER)
-    if not any(ch.isdigit() for ch in value):
-        raise PhoneError(NOT_A_NUMBER)
     try:
         parsed = phonenumbers.parse(value, default_region)
     except NumberParseException as exc:
@@ -74,6 +71,51 @@ def normalise(raw: str, *, default_region: str) -> str:
         raise PhoneError(INVALID_FOR_REGION)
     e164: str = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
     return e164
+
+
+@lru_cache(maxsize=16)
+def _bulk(default_region: str) -> BulkPhoneValidator:
+    return BulkPhoneValidator(default_region)
+
+
+def _precheck(raw: str) -> str | None:
+    """The reason ``normalise`` refuses ``raw`` before asking phonenumbers, if any."""
+    if len(raw) > MAX_RAW_LENGTH:
+        return TOO_LONG_RAW
+    value = raw.strip()
+    if not value:
+        return EMPTY
+    if not _ALLOWED.fullmatch(value):
+        return HAS_LETTERS if any(ch.isalpha() for ch in value) else BAD_CHARACTER
+    if not any(ch.isdigit() for ch in value):
+        return NOT_A_NUMBER
+    return None
+
+
+def normalise_many(raws: Sequence[str], *, default_region: str) -> list[str | PhoneError]:
+    """``normalise`` for many values at once: the E.164 form, or the PhoneError, per value.
+
+    Gives exactly the verdicts of ``normalise`` (the bulk validator matches phonenumbers
+    number for number), tens of times faster; only refused values take the slow path, to
+    find their reason.
+    """
+    checked = [(raw, _precheck(raw)) for raw in raws]
+    fast = _bulk(default_region).e164_many([raw.strip() for raw, reason in checked if not reason])
+    answers = iter(fast)
+    out: list[str | PhoneError] = []
+    for raw, reason in checked:
+        if reason is not None:
+            out.append(PhoneError(reason))
+            continue
+        e164 = next(answers)
+        if e164 is not None:
+            out.append(e164)
+            continue
+        try:
+            out.append(normalise(raw, default_region=default_region))
+        except PhoneError as exc:
+            out.append(exc)
+    return out
 
 
 def search_prefix(query: str) -> str:

@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -140,18 +140,23 @@ class ContactFileReader:
             return RowError(
                 line, None, f"{len(row)} columns, at most {len(self.columns)} expected", raw
             )
-        values: dict[str, str] = {}
-        for name, cell in zip(self.columns, row, strict=False):
-            value = cell.strip()
-            if not value or not name:
-                continue
-            limit = _limit(name)
-            if len(value) > limit:
-                return RowError(line, name, f"longer than {limit} characters", raw)
-            values[name] = value
-        if "phone1" not in values:
-            return RowError(line, "phone1", "Phone 1 is required", raw)
-        return Record(line, values)
+        return make_record(line, zip(self.columns, row, strict=False), raw)
+
+
+def make_record(line: int, cells: Iterable[tuple[str, str]], raw: str) -> Record | RowError:
+    """A record from (column, value) pairs, or the row's first length or presence error."""
+    values: dict[str, str] = {}
+    for name, cell in cells:
+        value = cell.strip()
+        if not value or not name:
+            continue
+        limit = _limit(name)
+        if len(value) > limit:
+            return RowError(line, name, f"longer than {limit} characters", raw)
+        values[name] = value
+    if "phone1" not in values:
+        return RowError(line, "phone1", "Phone 1 is required", raw)
+    return Record(line, values)
 
 
 def _limit(name: str) -> int:

@@ -4,7 +4,7 @@ from outbound.models.attempt import Attempt
 from outbound.models.campaign import Campaign
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
 from outbound.models.dnc import DncEntry
-from outbound.models.import_job import ImportJob, ImportStatus
+from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
@@ -19,6 +19,8 @@ __all__ = [
     "Contact",
     "DncEntry",
     "ImportJob",
+    "ImportReject",
+    "ImportSource",
     "ImportStatus",
     "Schedule",
     "ScheduleBlackout",

@@ -1,0 +1,321 @@
+"""The import service: one pipeline for uploads, JSON batches, the CLI and the watched folder.
+
+A file is imported in chunks. Each chunk's contacts, its rejected rows and the job's
+counters and resume point (``rows_read``) are committed in one transaction, so a crash
+loses nothing and imports nothing twice: the next run skips the rows already committed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from outbound.campaigns.repository import get_by_ref
+from outbound.db.engine import Database
+from outbound.dnc.service import is_listed
+from outbound.errors import NotFound
+from outbound.imports import store
+from outbound.imports.reader import (
+    ContactFileReader,
+    FileRejected,
+    Record,
+    RowError,
+    make_record,
+)
+from outbound.imports.rows import ContactRow, validate
+from outbound.models import Campaign, ImportJob, ImportReject, ImportSource, ImportStatus
+from outbound.settings.service import get_settings
+
+CHUNK_ROWS = 20_000
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class ChunkResult:
+    imported: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    dnc: int = 0
+
+
+def create_job(
+    session: Session,
+    *,
+    campaign: Campaign,
+    source: ImportSource,
+    filename: str,
+    stored_path: Path | None,
+    created_by: str | None,
+    now: datetime,
+) -> ImportJob:
+    job = ImportJob(
+        campaign_id=campaign.id,
+        source=source,
+        filename=filename[:255],
+        status=ImportStatus.QUEUED,
+        stored_path=str(stored_path) if stored_path else None,
+        bytes_total=stored_path.stat().st_size if stored_path else 0,
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: int) -> ImportJob:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise NotFound(f"import job {job_id} not found")
+    return job
+
+
+def import_chunk(
+    session: Session,
+    job: ImportJob,
+    items: Sequence[Record | RowError],
+    *,
+    default_region: str,
+    now: datetime,
+) -> ChunkResult:
+    """Validate, de-duplicate, check DNC and insert one chunk, in the caller's transaction."""
+    records = [i for i in items if isinstance(i, Record)]
+    errors = [i for i in items if isinstance(i, RowError)]
+    rows: list[ContactRow] = []
+    for verdict in validate(records, default_region=default_region):
+        (rows if isinstance(verdict, ContactRow) else errors).append(verdict)  # type: ignore[arg-type]
+    campaign = get_by_ref(session, str(job.campaign_id), for_update=True)
+    existing = store.open_phone1s(session, campaign.id, [r.phone1 for r in rows])
+    fresh: list[ContactRow] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.phone1 in existing or row.phone1 in seen:
+            errors.append(
+                RowError(
+                    row.line,
+                    "phone1",
+                    "duplicate: an open life cycle exists for this Phone 1 in the campaign",
+                    row.raw,
+                )
+            )
+            continue
+        seen.add(row.phone1)
+        fresh.append(row)
+    numbers = [n for row in fresh for n in row.e164 if n is not None]
+    listed = is_listed(session, numbers, campaign.id) if numbers else set()
+    first_seq = campaign.import_seq + 1
+    campaign.import_seq += len(fresh)
+    tuples = []
+    dnc = 0
+    for seq, row in enumerate(fresh, first_seq):
+        blocked = any(n in listed for n in row.e164 if n is not None)
+        dnc += blocked
+        tuples.append(
+            store.contact_tuple(
+                row, campaign_id=campaign.id, job_id=job.id, seq=seq, dnc=blocked, now=now
+            )
+        )
+    store.insert_contacts(session, tuples)
+    duplicates = [e for e in errors if e.reason.startswith("duplicate")]
+    errors.sort(key=lambda e: e.line)  # the report reads in file order
+    store.insert_rejects(session, job.id, errors)
+    result = ChunkResult(
+        imported=len(fresh) - dnc,
+        rejected=len(errors) - len(duplicates),
+        duplicates=len(duplicates),
+        dnc=dnc,
+    )
+    job.rows_read += len(items)
+    job.rows_imported += result.imported
+    job.rows_rejected += result.rejected
+    job.rows_duplicate += result.duplicates
+    job.rows_dnc += result.dnc
+    return result
+
+
+def _chunks(items: Iterable[Record | RowError], size: int) -> Iterator[list[Record | RowError]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def claim_job(db: Database, job_id: int, *, worker_id: str, now: datetime) -> bool:
+    """Take a queued job, or resume one whose worker is gone; False if another has it."""
+    with db.transaction() as session:
+        job = session.get(ImportJob, job_id, with_for_update=True)
+        if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return False
+        job.status = ImportStatus.RUNNING
+        job.worker_id = worker_id
+        job.heartbeat_at = now
+        job.started_at = job.started_at or now
+        return True
+
+
+def run_file_job(
+    db: Database,
+    job_id: int,
+    *,
+    worker_id: str,
+    clock: Clock,
+    chunk_rows: int = CHUNK_ROWS,
+    on_progress: Callable[[ImportJob], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ImportJob:
+    """Import (or resume) a claimed file job to its end; returns the job.
+
+    If ``should_stop`` turns true between chunks, the job goes back to the queue, to be
+    resumed from its last committed chunk.
+    """
+    with db.transaction() as session:
+        job = get_job(session, job_id)
+        region = get_settings(session).default_region
+        path, skip = Path(job.stored_path or ""), job.rows_read
+    try:
+        with path.open("rb") as stream:
+            reader = ContactFileReader(stream)
+            items = itertools.islice(reader, skip, None)
+            for chunk in _chunks(items, chunk_rows):
+                if should_stop():
+                    release(db, job_id, worker_id)
+                    with db.transaction() as session:
+                        return get_job(session, job_id)
+                with db.transaction() as session:
+                    job = _owned(session, job_id, worker_id)
+                    import_chunk(session, job, chunk, default_region=region, now=clock())
+                    job.bytes_done = min(stream.tell(), job.bytes_total)
+                    job.heartbeat_at = clock()
+                if on_progress is not None:
+                    on_progress(job)
+    except FileRejected as exc:
+        return _finish(db, job_id, worker_id, clock(), error=str(exc))
+    except FileNotFoundError:
+        return _finish(db, job_id, worker_id, clock(), error=f"the file {path.name} is gone")
+    return _finish(db, job_id, worker_id, clock(), error=None)
+
+
+class LostClaim(Exception):
+    """Another worker took the job over (this one was presumed dead): stop at once."""
+
+
+def _owned(session: Session, job_id: int, worker_id: str) -> ImportJob:
+    job = session.get(ImportJob, job_id, with_for_update=True)
+    if job is None or job.worker_id != worker_id or job.status is not ImportStatus.RUNNING:
+        raise LostClaim(f"import job {job_id} is no longer this worker's")
+    return job
+
+
+def _finish(
+    db: Database, job_id: int, worker_id: str, now: datetime, *, error: str | None
+) -> ImportJob:
+    with db.transaction() as session:
+        job = _owned(session, job_id, worker_id)
+        usable = job.rows_imported + job.rows_duplicate + job.rows_dnc
+        if error is None and usable == 0:
+            error = (
+                "the file has no usable row"
+                if job.rows_rejected == 0
+                else f"the file has no usable row: all {job.rows_rejected} rows were rejected"
+            )
+        job.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
+        job.error = error[:1000] if error else None
+        job.bytes_done = job.bytes_total
+        job.finished_at = now
+        job.heartbeat_at = now
+        return job
+
+
+def stale_jobs(session: Session, *, older_than: datetime) -> list[int]:
+    """Jobs waiting to run, or running on a worker that stopped beating."""
+    query = select(ImportJob.id).where(
+        (ImportJob.status == ImportStatus.QUEUED)
+        | (
+            (ImportJob.status == ImportStatus.RUNNING)
+            & ((ImportJob.heartbeat_at.is_(None)) | (ImportJob.heartbeat_at < older_than))
+        )
+    )
+    return list(session.scalars(query.order_by(ImportJob.id)))
+
+
+def release(db: Database, job_id: int, worker_id: str) -> None:
+    """Hand a running job back to the queue (on shutdown), so another start resumes it."""
+    with db.transaction() as session:
+        session.execute(
+            update(ImportJob)
+            .where(
+                ImportJob.id == job_id,
+                ImportJob.worker_id == worker_id,
+                ImportJob.status == ImportStatus.RUNNING,
+            )
+            .values(status=ImportStatus.QUEUED, worker_id=None)
+        )
+
+
+def import_batch(
+    session: Session,
+    campaign: Campaign,
+    contacts: Sequence[dict[str, str | None]],
+    *,
+    created_by: str | None,
+    now: datetime,
+) -> ImportJob:
+    """A JSON batch, imported at once in the caller's transaction (index = 'line')."""
+    job = create_job(
+        session,
+        campaign=campaign,
+        source=ImportSource.JSON,
+        filename="",
+        stored_path=None,
+        created_by=created_by,
+        now=now,
+    )
+    items = [
+        make_record(index, ((k, v) for k, v in item.items() if v is not None), _raw(item))
+        for index, item in enumerate(contacts)
+    ]
+    region = get_settings(session).default_region
+    import_chunk(session, job, items, default_region=region, now=now)
+    usable = job.rows_imported + job.rows_duplicate + job.rows_dnc
+    job.status = ImportStatus.COMPLETED if usable else ImportStatus.FAILED
+    job.error = None if usable else "the batch has no usable contact"
+    job.started_at = job.finished_at = now
+    session.flush()
+    return job
+
+
+def _raw(item: dict[str, str | None]) -> str:
+    return ",".join(v or "" for v in item.values())[:500]
+
+
+def list_jobs(session: Session, campaign_id: int, *, limit: int) -> list[ImportJob]:
+    query = (
+        select(ImportJob)
+        .where(ImportJob.campaign_id == campaign_id)
+        .order_by(ImportJob.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def rejects(session: Session, job_id: int, *, after: int, limit: int) -> list[ImportReject]:
+    query = (
+        select(ImportReject)
+        .where(ImportReject.job_id == job_id, ImportReject.id > after)
+        .order_by(ImportReject.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def iter_rejects(session: Session, job_id: int, *, batch: int = 5000) -> Iterator[ImportReject]:
+    """Every rejected row of a job, in order, a batch at a time."""
+    after = 0
+    while rows := rejects(session, job_id, after=after, limit=batch):
+        yield from rows
+        after = rows[-1].id
