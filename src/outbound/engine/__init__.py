@@ -1,0 +1,1 @@
+"""The dialing engine: dispatcher, result handling, sweepers, pacing."""
