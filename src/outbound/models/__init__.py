@@ -9,6 +9,7 @@ from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
+from outbound.models.worker import Worker
 
 __all__ = [
     "PARAM_SLOTS",
@@ -31,4 +32,5 @@ __all__ = [
     "StrategyRule",
     "TokenKind",
     "User",
+    "Worker",
 ]

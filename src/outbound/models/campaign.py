@@ -39,5 +39,11 @@ class Campaign(Timestamps, Base):
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, default=10)
     max_calls_per_second: Mapped[float] = mapped_column(Float, default=5.0)
     priority: Mapped[int] = mapped_column(Integer, default=1)
+    # Attempts handed to a channel and not yet answered: the max-concurrent gate, kept exact
+    # across workers by changing it in the same transaction as the claims and results.
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Token bucket of the calls-per-second limit, shared by every worker through this row.
+    rate_tokens: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    rate_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Monotonic counter handing out contacts' import_seq (FIFO/LIFO order).
     import_seq: Mapped[int] = mapped_column(BigInteger, default=0)
