@@ -16,6 +16,7 @@ from outbound.api.errors import install_error_handlers
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
+from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
 
 DESCRIPTION = """
@@ -27,6 +28,10 @@ Campaigns can be addressed by id or by CRM id: `/api/v1/campaigns/crm:<crm_campa
 """
 
 
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def _lifespan(
     config: Config, background: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -34,9 +39,11 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = None
         if background:
+            watcher = FolderWatcher(app.state.db, clock=clock)
             runner = ImportRunner(
                 app.state.db,
-                clock=lambda: datetime.now(UTC),
+                clock=clock,
+                folder_poll=watcher.poll_once,
                 chunk_rows=config.import_chunk_rows,
             )
             runner.start()

@@ -16,6 +16,7 @@ The life of a file, and why each step sits where it does:
 
 A file that cannot become a job (no such campaign, a link, not a regular file, unreadable)
 goes to ``failed/`` with a reason file. Links are never followed: they are refused unread.
+The file-system side (names, link checks, atomic writes and moves) is in ``folder_files``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class FolderWatcher:
         # Last (size, mtime_ns) seen per path and since when: the ready rule's memory.
         self._seen: dict[str, tuple[int, int, datetime]] = {}
         self._problem: str | None = None
+        self._links_warned: set[str] = set()
 
     def poll_once(self) -> float:
         """One full round; returns the poll interval in seconds."""
@@ -94,7 +96,8 @@ class FolderWatcher:
     def _folders(self, watch: str | None, archive: str | None) -> Folders | None:
         if not watch or not archive:
             return None
-        folders = Folders(Path(os.path.abspath(watch)), Path(os.path.abspath(archive)))
+        # Real paths: an alias of the same folder must not make claimed files look orphaned.
+        folders = Folders(Path(os.path.realpath(watch)), Path(os.path.realpath(archive)))
         problem = folder_problem(folders)
         if problem != self._problem and problem is not None:
             log.warning("watched folder not polled: %s", problem)
@@ -237,7 +240,9 @@ class FolderWatcher:
             if entry.name.startswith("."):
                 continue
             if entry.is_symlink():
-                log.warning("%s is a link: refused, its files are not read", entry.path)
+                if entry.path not in self._links_warned:
+                    log.warning("%s is a link: refused, its files are not read", entry.path)
+                    self._links_warned.add(entry.path)
             elif entry.is_dir(follow_symlinks=False):
                 yield Path(entry.path)
 

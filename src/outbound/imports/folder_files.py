@@ -30,6 +30,8 @@ FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class Folders:
+    """The two configured folders, as real paths (links resolved once, here)."""
+
     watch: Path
     archive: Path
 
@@ -45,7 +47,7 @@ def folder_problem(folders: Folders) -> str | None:
     processing = folders.processing
     if processing.is_symlink() or (os.path.lexists(processing) and not processing.is_dir()):
         return f"{processing} is a link or a file: refused"
-    watch, archive = Path(os.path.realpath(folders.watch)), Path(os.path.realpath(folders.archive))
+    watch, archive = folders.watch, folders.archive  # both real paths already
     if watch.is_relative_to(archive) or archive.is_relative_to(watch):
         return "the watched folder and the archive folder must not contain each other"
     return None

@@ -8,6 +8,7 @@ loses nothing and imports nothing twice: the next run skips the rows already com
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,7 +179,8 @@ def run_file_job(
         region = get_settings(session).default_region
         path, skip = Path(job.stored_path or ""), job.rows_read
     try:
-        with path.open("rb") as stream:
+        # O_NOFOLLOW: a file that became a symbolic link is refused, not followed.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as stream:
             reader = ContactFileReader(stream)
             items = itertools.islice(reader, skip, None)
             for chunk in _chunks(items, chunk_rows):
@@ -197,6 +199,8 @@ def run_file_job(
         return _finish(db, job_id, worker_id, clock(), error=str(exc))
     except FileNotFoundError:
         return _finish(db, job_id, worker_id, clock(), error=f"the file {path.name} is gone")
+    except OSError as exc:  # unreadable: retrying for ever would not help
+        return _finish(db, job_id, worker_id, clock(), error=f"the file cannot be read: {exc}")
     return _finish(db, job_id, worker_id, clock(), error=None)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -29,9 +31,10 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
         changes[key] = value.model_dump() if hasattr(value, "model_dump") else value
     merged = get_settings(session).model_dump() | changes
     watch, archive = merged["watch_folder"], merged["archive_folder"]
-    if watch and archive and watch.rstrip("/") == archive.rstrip("/"):
+    if watch and archive and _nested(watch, archive):
         raise Invalid(
-            ("body", "archive_folder"), "the archive folder must differ from the watched folder"
+            ("body", "archive_folder"),
+            "the archive folder and the watched folder must not be the same or inside each other",
         )
     for key, value in changes.items():
         row = session.get(Setting, key)
@@ -41,3 +44,8 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
             row.value = value
     session.flush()
     return SettingsOut.model_validate(merged)
+
+
+def _nested(first: str, second: str) -> bool:
+    a, b = PurePosixPath(os.path.normpath(first)), PurePosixPath(os.path.normpath(second))
+    return a == b or a in b.parents or b in a.parents

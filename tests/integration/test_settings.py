@@ -1,0 +1,59 @@
+"""Settings through the API: defaults, partial updates, validation naming the field."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account
+
+URL = "/api/v1/settings"
+
+
+def test_defaults_then_a_partial_update_keeps_the_rest(client: TestClient, admin: Account) -> None:
+    before = client.get(URL, headers=admin.headers).json()
+    assert before["feed_batch_size"] == 500 and before["dialer"]["kind"] == "simulator"
+    changed = client.patch(
+        URL, json={"dangling_timeout_minutes": 15, "watch_folder": "/srv/in"}, headers=admin.headers
+    )
+    assert changed.status_code == 200
+    after = client.get(URL, headers=admin.headers).json()
+    assert after["dangling_timeout_minutes"] == 15 and after["watch_folder"] == "/srv/in"
+    assert after["feed_batch_size"] == 500
+    cleared = client.patch(URL, json={"watch_folder": None}, headers=admin.headers).json()
+    assert cleared["watch_folder"] is None
+
+
+def test_bad_values_are_refused_with_the_field(client: TestClient, admin: Account) -> None:
+    cases = {
+        "feed_batch_size": 0,
+        "default_region": "XX",
+        "dialer": {"kind": "carrier-pigeon"},
+        "default_sms_expiry_minutes": None,
+    }
+    for field, value in cases.items():
+        response = client.patch(URL, json={field: value}, headers=admin.headers)
+        assert response.status_code == 422, field
+        assert response.json()["detail"][0]["field"].startswith(field), field
+
+
+def test_watched_and_archive_folders_must_not_nest(client: TestClient, admin: Account) -> None:
+    for watch, archive in [
+        ("/srv/in", "/srv/in/"),
+        ("/srv/in", "/srv/in/archive"),
+        ("/srv/in/x", "/srv/in"),
+    ]:
+        response = client.patch(
+            URL, json={"watch_folder": watch, "archive_folder": archive}, headers=admin.headers
+        )
+        assert response.status_code == 422, (watch, archive)
+        assert response.json()["detail"][0]["field"] == "archive_folder"
+    ok = client.patch(
+        URL, json={"watch_folder": "/srv/in", "archive_folder": "/srv/done"}, headers=admin.headers
+    )
+    assert ok.status_code == 200
+
+
+def test_only_admins_change_settings(client: TestClient, supervisor: Account) -> None:
+    assert client.get(URL, headers=supervisor.headers).status_code == 200
+    response = client.patch(URL, json={"feed_batch_size": 10}, headers=supervisor.headers)
+    assert response.status_code == 403
