@@ -37,9 +37,9 @@ FORMATS = (
     PhoneNumberFormat.E164,
     PhoneNumberFormat.RFC3966,
 )
-# Default regions of real imports, plus every national-prefix transform region we know of.
+# Default regions of real imports, and regions whose national prefix has a transform rule.
 MAIN_REGIONS = ("US", "GB", "FR", "DE", "IN", "BR", "AU", "CA", "IT", "ES", "MX", "AR")
-TRANSFORM_REGIONS = ("AR", "BR", "MX", "JP", "GA", "SM", "AG", "JE", "CC", "NF", "MG")
+TRANSFORM_REGIONS = ("AR", "BR", "JP", "GA", "SM", "AG", "JE", "CC", "NF", "MG")
 ALL_REGIONS = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
 SEPARATOR_MIX = " " * 6 + "-" * 4 + "." * 2 + "/" + "\u00a0\u2013"
 JUNK = (
@@ -345,6 +345,10 @@ def test_separators_are_punctuation_to_phonenumbers() -> None:
         ("+39 06 698 12345", "IT", "+390669812345"),
         ("+800 1234 5678", "DE", "+80012345678"),  # non-geographic calling code
         ("Tel: 030 123456", "DE", "+4930123456"),
+        # Mexico's old 044/045/01 and mobile '1' are gone from the metadata: no transform now.
+        ("55 1234 5678", "MX", "+525512345678"),
+        ("044 55 1234 5678", "MX", None),
+        ("+52 1 55 1234 5678", "MX", None),
         ("+44 20 7946 0958 ext. 12", "GB", "+442079460958"),
         ("12", "GB", None),
         ("", "US", None),

@@ -281,10 +281,11 @@ def _bulk_regex(region: str, home: Plan, idd: str | None) -> re.Pattern[str] | N
       such region. Only the '\\n' before the line and the part parse drops are matched, so
       fastphone replaces them with a plain string ("\\n", a mark, "+<code>"), which re.sub
       applies without calling back into Python.
-    Regions with a national-prefix transform rule have no bulk regex.
+    Where the region has a national-prefix transform rule, a line whose national prefix
+    captures the rule's last group is left alone: the library would rewrite it.
     """
     code = home.code
-    if home.transform:
+    if home.transform and home.prefix_groups == 0:
         return None
     sizes = [s for s in range(MAX_NSN, MIN_NSN - 1, -1) if home.length_verdict[s] in KEEPS_STRIPPED]
     pasted = [p for p in (idd, home.national_prefix_pattern) if p]
@@ -308,7 +309,11 @@ def _bulk_regex(region: str, home: Plan, idd: str | None) -> re.Pattern[str] | N
     main = phonenumbers.region_code_for_country_code(code)
     if main == region and COUNTRY_CODES.get(f"{code}00"[:3]) == code:
         starts.append(f"\\+{code}(?=\\d+$)")
+    start = f"(?:{'|'.join(starts)})"
     prefix = home.national_prefix_pattern
     strip = f"(?:(?>(?:{prefix}))|(?!(?:{prefix})))" if prefix else ""
-    pattern = f"\\n(?:{'|'.join(starts)}){strip}(?=(?:{'|'.join(conditions)}))"
+    if home.transform:
+        # (?(n)(?!)) fails when group n took part: the prefix's last group, after start's.
+        strip += f"(?({re.compile(start).groups + home.prefix_groups})(?!))"
+    pattern = f"\\n{start}{strip}(?=(?:{'|'.join(conditions)}))"
     return re.compile(pattern, re.MULTILINE | re.ASCII)

@@ -29,6 +29,7 @@ class PlanAttempt:
     phone_slot: int = 1
     sms_mode: SmsMode = SmsMode.AWAIT_REPLY
     sms_expiry_minutes: int | None = None
+    sms_template: str | None = None
     rules: Mapping[Outcome, Rule] = field(default_factory=dict)
 
     def rule(self, outcome: Outcome) -> Rule:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.db.base import Base, BigId, UTCDateTime
@@ -14,6 +14,15 @@ from outbound.strategies.outcomes import Channel, Outcome
 
 class Attempt(Base):
     __tablename__ = "attempts"
+    __table_args__ = (
+        # Attempts still in a channel's hands: the dangling sweep and worker recovery.
+        Index(
+            "ix_attempts_open",
+            "sent_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(

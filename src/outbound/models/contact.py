@@ -22,6 +22,21 @@ class Contact(Timestamps, Base):
         Index("ix_contacts_due", "campaign_id", "state", "next_attempt_at", "import_seq"),
         Index("ix_contacts_campaign_state_id", "campaign_id", "state", "id"),
         Index("ix_contacts_phone1", "phone1_e164"),
+        # The dispatcher's two claims: fresh contacts in upload order, retries by due time.
+        Index(
+            "ix_contacts_fresh",
+            "campaign_id",
+            "import_seq",
+            sqlite_where=text("state = 'pending' AND attempt_count = 0"),
+            postgresql_where=text("state = 'pending' AND attempt_count = 0"),
+        ),
+        Index(
+            "ix_contacts_retry",
+            "campaign_id",
+            "next_attempt_at",
+            sqlite_where=text("state = 'pending' AND attempt_count > 0"),
+            postgresql_where=text("state = 'pending' AND attempt_count > 0"),
+        ),
         # One open life cycle per Phone 1 per campaign; a closed one frees the number.
         Index(
             "uq_contacts_open_phone1",
@@ -72,4 +87,6 @@ class Contact(Timestamps, Base):
     next_position: Mapped[int] = mapped_column(Integer, default=1)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_outcome: Mapped[str | None] = mapped_column(String(24))
+    # The attempt whose result the contact waits for; a result for any other is stale.
+    last_attempt_id: Mapped[int | None] = mapped_column(BigInteger)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

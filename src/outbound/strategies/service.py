@@ -178,7 +178,7 @@ def update_attempt(
     )
     ordered = _ordered(strategy)
     positions = {a.id: a.position for a in ordered}
-    base = {} if switched else _current_rules(attempt, positions)
+    base = {} if switched else current_rules(attempt, positions)
     rules = checks.resolve_rules(
         channel, patch.rules or {}, positions=len(ordered), base=base, loc=("body",)
     )
@@ -333,7 +333,8 @@ def _ordered(strategy: Strategy) -> list[StrategyAttempt]:
     return sorted(strategy.attempts, key=lambda a: a.position)
 
 
-def _current_rules(attempt: StrategyAttempt, positions: Mapping[int, int]) -> dict[Outcome, Rule]:
+def current_rules(attempt: StrategyAttempt, positions: Mapping[int, int]) -> dict[Outcome, Rule]:
+    """An attempt's rules by outcome, goto targets as positions (``positions``: id -> position)."""
     return {
         rule.outcome: Rule(
             rule.action,

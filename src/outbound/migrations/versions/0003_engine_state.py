@@ -19,6 +19,30 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_attempt_id", sa.BigInteger(), nullable=True))
+        batch_op.create_index(
+            "ix_contacts_fresh",
+            ["campaign_id", "import_seq"],
+            unique=False,
+            sqlite_where=sa.text("state = 'pending' AND attempt_count = 0"),
+            postgresql_where=sa.text("state = 'pending' AND attempt_count = 0"),
+        )
+        batch_op.create_index(
+            "ix_contacts_retry",
+            ["campaign_id", "next_attempt_at"],
+            unique=False,
+            sqlite_where=sa.text("state = 'pending' AND attempt_count > 0"),
+            postgresql_where=sa.text("state = 'pending' AND attempt_count > 0"),
+        )
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_attempts_open",
+            ["sent_at"],
+            unique=False,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        )
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -46,6 +70,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_attempts_open")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_retry")
+        batch_op.drop_index("ix_contacts_fresh")
+        batch_op.drop_column("last_attempt_id")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("rate_at")
         batch_op.drop_column("rate_tokens")

@@ -1,0 +1,1 @@
+"""Channels: dialers and SMS gateways behind one Protocol each, chosen by name."""

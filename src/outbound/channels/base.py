@@ -1,0 +1,93 @@
+"""What the engine asks of a channel, and what a channel answers.
+
+The engine records an attempt as sent (and commits) before it hands the attempt to a
+channel; a channel never retries a hand-over on its own. Results come back through
+``poll``: each names the attempt, the canonical outcome and the raw result (SIP status,
+delivery receipt) to keep on the attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from outbound.campaigns.types import CampaignType
+from outbound.strategies.outcomes import Outcome
+
+
+class ChannelError(Exception):
+    """A hand-over the channel could not take. ``retriable``: the channel may come back."""
+
+    def __init__(self, message: str, *, retriable: bool) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    attempt_id: int
+    number: str  # E.164
+    campaign_id: int
+    campaign_type: CampaignType
+    target: str  # agent queue / IVR route / message to play
+
+
+@dataclass(frozen=True, slots=True)
+class Sms:
+    attempt_id: int
+    number: str  # E.164
+    campaign_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    attempt_id: int
+    outcome: Outcome
+    raw: str
+    at: datetime
+    callback_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A message from a customer (MO): a reply, or an opt-out such as STOP."""
+
+    number: str  # E.164 of the sender
+    text: str
+    at: datetime
+
+
+class Dialer(Protocol):
+    name: str
+
+    def capacity(self) -> int:
+        """How many more calls it can take right now (0 when full or down)."""
+
+    def dial(self, dials: Sequence[Dial]) -> None:
+        """Hand calls over; never blocks on the calls themselves."""
+
+    def poll(self, now: datetime) -> list[Result]:
+        """Results that have arrived since the last poll."""
+
+    def next_event(self) -> datetime | None:
+        """When the next result is expected, if the channel knows (simulators do)."""
+
+    def close(self) -> None: ...
+
+
+class SmsGateway(Protocol):
+    name: str
+
+    def capacity(self) -> int: ...
+
+    def send(self, messages: Sequence[Sms]) -> None: ...
+
+    def poll(self, now: datetime) -> tuple[list[Result], list[InboundSms]]:
+        """Submit results and delivery receipts, and inbound messages."""
+
+    def next_event(self) -> datetime | None: ...
+
+    def close(self) -> None: ...

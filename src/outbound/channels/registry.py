@@ -1,0 +1,87 @@
+"""Channels by name: the settings say which kind and its options; each kind validates its own.
+
+Settings call ``validate_*_options`` on save so a bad option is refused then, not when the
+engine starts; the engine calls ``build_*`` with the same kind and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from outbound.channels.base import Dialer, SmsGateway
+from outbound.channels.simulator import (
+    SimulatorConfig,
+    SimulatorDialer,
+    SimulatorSms,
+    SmsSimulatorConfig,
+)
+from outbound.engine.clock import Clock
+
+Loc = tuple[str | int, ...]
+C = TypeVar("C", bound=BaseModel)
+T = TypeVar("T")
+
+
+class InvalidOptions(ValueError):
+    """Options a channel refuses; ``problems`` name each option (its path) and why."""
+
+    def __init__(self, what: str, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        detail = "; ".join(
+            f"{'.'.join(map(str, loc)) or 'options'}: {msg}" for loc, msg in problems
+        )
+        super().__init__(f"invalid {what} options: {detail}")
+
+
+def _config(model: type[C], what: str, options: Mapping[str, Any]) -> C:
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        problems = [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise InvalidOptions(what, problems) from None
+
+
+def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
+    return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
+
+
+def _sms_simulator(options: Mapping[str, Any], clock: Clock) -> SmsGateway:
+    return SimulatorSms(_config(SmsSimulatorConfig, "simulator SMS gateway", options), clock)
+
+
+DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
+    "simulator": (SimulatorConfig, _dialer_simulator),
+}
+SMS_GATEWAYS: dict[
+    str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], SmsGateway]]
+] = {
+    "simulator": (SmsSimulatorConfig, _sms_simulator),
+}
+
+
+def _known(table: Mapping[str, T], kind: str, what: str) -> T:
+    if kind not in table:
+        raise ValueError(f"unknown {what} {kind!r}; known: {', '.join(sorted(table))}")
+    return table[kind]
+
+
+def build_dialer(kind: str, options: Mapping[str, Any], clock: Clock) -> Dialer:
+    return _known(DIALERS, kind, "dialer")[1](options, clock)
+
+
+def build_sms_gateway(kind: str, options: Mapping[str, Any], clock: Clock) -> SmsGateway:
+    return _known(SMS_GATEWAYS, kind, "SMS gateway")[1](options, clock)
+
+
+def validate_dialer_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options with their defaults filled in, ready to store; raises InvalidOptions."""
+    model = _known(DIALERS, kind, "dialer")[0]
+    return _config(model, f"{kind} dialer", options).model_dump(mode="json")
+
+
+def validate_sms_gateway_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    model = _known(SMS_GATEWAYS, kind, "SMS gateway")[0]
+    return _config(model, f"{kind} SMS gateway", options).model_dump(mode="json")

@@ -1,0 +1,47 @@
+"""Pacing and fairness arithmetic. Pure.
+
+Calls per second is a token bucket (burst of one second's worth) whose state lives on the
+campaign row, so every worker draws from the same bucket. Campaigns share the channel by
+stride scheduling: each dispatched attempt costs 1/priority, and the campaign that has spent
+least goes first, so a weight-3 campaign gets three times the share of a weight-1 one and
+none starves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+
+def refill(tokens: float, last: datetime | None, now: datetime, rate: float) -> float:
+    burst = max(1.0, rate)
+    if last is None:
+        return burst
+    elapsed = max(0.0, (now - last).total_seconds())
+    return min(burst, tokens + elapsed * rate)
+
+
+def allowance(
+    *, max_concurrent: int, in_flight: int, tokens: float, budget: int, capacity: int
+) -> int:
+    """How many attempts a campaign may start now."""
+    return max(0, min(max_concurrent - in_flight, int(tokens), budget, capacity))
+
+
+class FairShare:
+    """Stride scheduling over campaigns (ids) by priority weight."""
+
+    def __init__(self) -> None:
+        self._spent: dict[int, float] = {}
+
+    def order(self, campaigns: Iterable[int]) -> list[int]:
+        ids = list(campaigns)
+        floor = min((self._spent.get(c, 0.0) for c in ids), default=0.0)
+        for cid in ids:  # a newcomer starts level with the others, not ahead of them
+            self._spent.setdefault(cid, floor)
+        for gone in set(self._spent) - set(ids):
+            del self._spent[gone]
+        return sorted(ids, key=lambda c: (self._spent[c], c))
+
+    def charge(self, campaign: int, attempts: int, priority: int) -> None:
+        self._spent[campaign] = self._spent.get(campaign, 0.0) + attempts / max(1, priority)

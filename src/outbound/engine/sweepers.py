@@ -1,0 +1,83 @@
+"""Periodic sweeps: attempts with no result (Dangling), SMS past expiry, dead workers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from outbound.db.engine import Database
+from outbound.engine import store
+from outbound.engine.decisions import decide
+from outbound.engine.results import Runtimes
+from outbound.engine.transitions import apply_decision, end_dangling
+from outbound.models import Attempt, Worker
+from outbound.strategies.outcomes import Outcome
+
+BATCH = 1000
+
+
+def sweep_dangling(db: Database, *, now: datetime, timeout: timedelta) -> int:
+    """Attempts sent longer ago than the timeout without a result: closed, never redialled."""
+    with db.transaction() as session:
+        stale = store.stale_attempts(session, sent_before=now - timeout, limit=BATCH)
+        _end_all(session, stale, now=now, why=f"no result within {timeout}")
+        return len(stale)
+
+
+def recover_workers(db: Database, *, me: str, now: datetime, silent_for: timedelta) -> int:
+    """A worker that stopped beating cannot receive its calls' results: end them now."""
+    with db.transaction() as session:
+        dead = list(
+            session.scalars(
+                select(Worker.id).where(
+                    Worker.id != me,
+                    Worker.stopped_at.is_(None),
+                    Worker.heartbeat_at < now - silent_for,
+                )
+            )
+        )
+        if not dead:
+            return 0
+        orphans = store.attempts_of_workers(session, dead, limit=BATCH * 10)
+        _end_all(session, orphans, now=now, why="its worker stopped before a result came")
+        session.execute(update(Worker).where(Worker.id.in_(dead)).values(stopped_at=now))
+        return len(orphans)
+
+
+def _end_all(session: Session, attempts: list[Attempt], *, now: datetime, why: str) -> None:
+    contacts = store.contacts_by_id(session, [a.contact_id for a in attempts])
+    released: Counter[int] = Counter()
+    for attempt in attempts:
+        end_dangling(attempt, contacts.get(attempt.contact_id), now=now, why=why)
+        released[attempt.campaign_id] += 1
+    store.release_in_flight(session, released)
+
+
+def sweep_sms_expiry(
+    db: Database, *, now: datetime, runtime: Runtimes, default_sms_expiry: int
+) -> int:
+    """SMS contacts whose wait for a reply is over follow their no-reply rule."""
+    with db.transaction() as session:
+        contacts = store.expired_sms(session, now=now, limit=BATCH)
+        for contact in contacts:
+            attempt = (
+                session.get(Attempt, contact.last_attempt_id) if contact.last_attempt_id else None
+            )
+            rt = runtime(contact.campaign_id)
+            if attempt is None or rt is None:
+                continue
+            decision = decide(
+                rt.plan,
+                position=attempt.strategy_position,
+                attempts_made=contact.attempt_count,
+                outcome=Outcome.SMS_EXPIRED,
+                now=now,
+                default_sms_expiry_minutes=default_sms_expiry,
+            )
+            apply_decision(
+                session, contact, decision, outcome=Outcome.SMS_EXPIRED, number=None, now=now
+            )
+        return len(contacts)

@@ -1,0 +1,237 @@
+"""The engine loop of one worker: results in, sweeps, then a fair dispatch round.
+
+Several workers (processes) may run against one PostgreSQL database: claims lock rows and
+skip the ones others hold, each worker registers and beats, and a worker that goes silent
+has its in-flight attempts ended by the others. On SQLite one engine runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from outbound.channels.base import ChannelError, Dial, Dialer, Result, Sms, SmsGateway
+from outbound.db.engine import Database
+from outbound.engine import dispatcher, results, store, sweepers
+from outbound.engine.clock import Clock
+from outbound.engine.pacing import FairShare
+from outbound.engine.runtime import CampaignRuntime, load_running
+from outbound.models import Worker
+from outbound.settings.service import get_settings
+from outbound.strategies.outcomes import Outcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Timing:
+    idle: timedelta = timedelta(milliseconds=200)
+    refresh: timedelta = timedelta(seconds=2)
+    sweep: timedelta = timedelta(seconds=1)
+    heartbeat: timedelta = timedelta(seconds=5)
+    silent_worker: timedelta = timedelta(seconds=30)
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock,
+        dialer: Dialer,
+        sms: SmsGateway,
+        worker_id: str | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        self.db, self.clock, self.dialer, self.sms = db, clock, dialer, sms
+        self.worker_id = (
+            worker_id or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
+        self.timing = timing or Timing()
+        self.fair = FairShare()
+        self.stop_event = threading.Event()
+        self._running: dict[int, CampaignRuntime] = {}
+        self._others: dict[int, CampaignRuntime] = {}  # stopped, whose results still arrive
+        self._pacing_wait: datetime | None = None
+        self._due: dict[str, datetime] = {}
+        self.batch = 500
+        self.dangling_timeout = timedelta(minutes=60)
+        self.sms_expiry = 1440
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _every(self, name: str, period: timedelta, now: datetime) -> bool:
+        if now < self._due.get(name, now):
+            return False
+        self._due[name] = now + period
+        return True
+
+    def register(self) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            session.merge(
+                Worker(
+                    id=self.worker_id,
+                    hostname=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    def _beat(self, now: datetime) -> None:
+        with self.db.transaction() as session:
+            worker = session.get(Worker, self.worker_id)
+            if worker is not None:
+                worker.heartbeat_at = now
+
+    def _refresh(self, now: datetime) -> None:
+        with self.db.transaction() as session:
+            settings = get_settings(session)
+            self.batch = settings.feed_batch_size
+            self.dangling_timeout = timedelta(minutes=settings.dangling_timeout_minutes)
+            self.sms_expiry = settings.default_sms_expiry_minutes
+            self._running = {rt.id: rt for rt in load_running(session)}
+            self._others.clear()
+
+    def runtime(self, campaign_id: int) -> CampaignRuntime | None:
+        """A campaign's runtime; a stopped campaign's is loaded too (its results still count)."""
+        found = self._running.get(campaign_id) or self._others.get(campaign_id)
+        if found is None:
+            with self.db.transaction() as session:
+                for rt in load_running(session, campaign_ids=[campaign_id]):
+                    self._others[rt.id] = found = rt
+        return found
+
+    # -- one step ------------------------------------------------------------------------
+    def step(self) -> datetime:
+        """Do everything due now; return when the next step should run."""
+        now = self.clock.now()
+        if self._every("heartbeat", self.timing.heartbeat, now):
+            self._beat(now)
+        if self._every("refresh", self.timing.refresh, now):
+            self._refresh(now)
+        self._collect(now)
+        if self._every("sweep", self.timing.sweep, now):
+            sweepers.sweep_dangling(self.db, now=now, timeout=self.dangling_timeout)
+            sweepers.sweep_sms_expiry(
+                self.db, now=now, runtime=self.runtime, default_sms_expiry=self.sms_expiry
+            )
+        if self._every("recover", self.timing.silent_worker / 3, now):
+            sweepers.recover_workers(
+                self.db, me=self.worker_id, now=now, silent_for=self.timing.silent_worker
+            )
+        if self._dispatch_round(now):
+            return now  # there may be more to start at once
+        return self._next_wake(now)
+
+    def _next_wake(self, now: datetime) -> datetime:
+        """The next moment anything can happen, capped at ``timing.idle`` from now.
+
+        On the wall clock the cap keeps the loop responsive to uploads and starts; on a
+        virtual clock (forecasts, tests) a long cap lets time jump from event to event.
+        """
+        upcoming = [now + self.timing.idle, self.dialer.next_event(), self.sms.next_event()]
+        with self.db.transaction() as session:
+            due = store.next_due(session, list(self._running))
+            oldest = store.oldest_open_attempt(session)
+        if due is not None and due > now:  # already due but held back: other events wake us
+            upcoming.append(due)
+        if oldest is not None:
+            upcoming.append(oldest + self.dangling_timeout)
+        upcoming.append(self._pacing_wait)
+        for rt in self._running.values():
+            if not rt.contact_local and not rt.calendar.open_in_all(now, (rt.zone,)):
+                upcoming.append(rt.calendar.next_open(now, (rt.zone,)))
+        return max(now, min(t for t in upcoming if t is not None))
+
+    def _collect(self, now: datetime) -> None:
+        found = self.dialer.poll(now)
+        sms_results, inbound = self.sms.poll(now)
+        found += sms_results
+        if found:
+            results.apply_results(
+                self.db, found, runtime=self.runtime, now=now, default_sms_expiry=self.sms_expiry
+            )
+        if inbound:
+            results.apply_inbound(self.db, inbound, runtime=self.runtime, now=now)
+
+    def _dispatch_round(self, now: datetime) -> int:
+        """One pass over the started campaigns, fairest first; returns attempts started."""
+        started = 0
+        self._pacing_wait = None
+        for campaign_id in self.fair.order(self._running):
+            rt = self._running[campaign_id]
+            capacity = min(self.dialer.capacity(), self.sms.capacity())
+            if capacity <= 0:
+                break
+            claimed = dispatcher.dispatch(
+                self.db,
+                rt,
+                worker_id=self.worker_id,
+                now=now,
+                budget=self.batch,
+                capacity=capacity,
+            )
+            if claimed.blocked == "pacing":  # the bucket refills one call at a time
+                wait = now + timedelta(seconds=1 / max(rt.calls_per_second, 0.001))
+                self._pacing_wait = min(wait, self._pacing_wait or wait)
+            if claimed.started:
+                started += claimed.started
+                self.fair.charge(campaign_id, claimed.started, rt.priority)
+                self._hand_over(claimed.handover, now)
+        return started
+
+    def _hand_over(self, handover: dispatcher.Handover, now: datetime) -> None:
+        refused = _offer(self.dialer.dial, handover.dials, now)
+        refused += _offer(self.sms.send, handover.messages, now)
+        if refused:
+            results.apply_results(
+                self.db, refused, runtime=self.runtime, now=now, default_sms_expiry=self.sms_expiry
+            )
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, *, until: Callable[[], bool] | None = None) -> None:
+        self.register()
+        try:
+            while not self.stop_event.is_set() and not (until and until()):
+                try:
+                    wake = self.step()
+                except Exception:
+                    log.exception("engine step failed; retrying")
+                    wake = self.clock.now() + timedelta(seconds=1)
+                self.clock.sleep_until(wake, wake=self.stop_event)
+        finally:
+            with self.db.transaction() as session:
+                worker = session.get(Worker, self.worker_id)
+                if worker is not None:
+                    worker.stopped_at = self.clock.now()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+Item = TypeVar("Item", Dial, Sms)
+
+
+def _offer(
+    send: Callable[[Sequence[Item]], None], items: list[Item], now: datetime
+) -> list[Result]:
+    """Hand items to a channel; a refusal becomes a network error result for each of them."""
+    if not items:
+        return []
+    try:
+        send(items)
+    except ChannelError as exc:
+        log.warning("channel refused %d attempts: %s", len(items), exc)
+        return [
+            Result(i.attempt_id, Outcome.NETWORK_ERROR, f"channel refused: {exc}", now)
+            for i in items
+        ]
+    return []

@@ -1,0 +1,222 @@
+"""The engine end to end on the simulator and a virtual clock, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from outbound.channels.registry import build_dialer, build_sms_gateway
+from outbound.contacts.states import ContactState
+from outbound.db.engine import Database
+from outbound.engine.clock import VirtualClock
+from outbound.engine.worker import Engine, Timing
+from outbound.models import Attempt, Contact
+from tests.conftest import Account
+
+API = "/api/v1"
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
+# No random SMS failures or replies: only the numbers' own codes (555 reply, 556 STOP) act.
+SMS_CERTAIN = {
+    "reject_probability": 0,
+    "delivery_probability": 1,
+    "reply_probability": 0,
+    "stop_probability": 0,
+}
+
+
+def make_engine(db: Database, clock: VirtualClock, **options: Any) -> Engine:
+    dialer = build_dialer("simulator", {"seed": 7, "jitter": 0, **options}, clock)
+    sms = build_sms_gateway("simulator", {"seed": 7, **SMS_CERTAIN}, clock)
+    timing = Timing(idle=timedelta(hours=1))
+    return Engine(db, clock=clock, dialer=dialer, sms=sms, worker_id="test-worker", timing=timing)
+
+
+def run(engine: Engine, clock: VirtualClock, *, until: datetime) -> None:
+    engine.register()
+    steps = 0
+    while clock.now() < until:
+        steps += 1
+        assert steps < 5000, "the engine does not advance"
+        clock.sleep_until(engine.step())
+
+
+def setup_campaign(
+    client: TestClient,
+    admin: Account,
+    *,
+    strategy: dict[str, Any] | None,
+    schedule: dict[str, Any] | None = None,
+    phones: list[str],
+    kind: str = "agent",
+) -> int:
+    """A started campaign with these contacts; no strategy means the built-in Default."""
+    body: dict[str, Any] = {
+        "name": "engine-test",
+        "type": kind,
+        "dialer_target": "sales",
+        "max_concurrent_calls": 50,
+        "max_calls_per_second": 50,
+        "sms_template": "Hello {param1}",
+    }
+    if strategy is not None:
+        created = client.post(f"{API}/strategies", json=strategy, headers=admin.headers)
+        assert created.status_code == 201, created.text
+        body["strategy_id"] = created.json()["id"]
+    if schedule is not None:
+        sc = client.post(f"{API}/schedules", json=schedule, headers=admin.headers)
+        assert sc.status_code == 201, sc.text
+        body["schedule_id"] = sc.json()["id"]
+    else:
+        always = {
+            "name": "always",
+            "time_zone": "UTC",
+            "windows": [
+                {"day": d, "start": "00:00", "end": "24:00"}
+                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+            ],
+        }
+        body["schedule_id"] = client.post(
+            f"{API}/schedules", json=always, headers=admin.headers
+        ).json()["id"]
+    c = client.post(f"{API}/campaigns", json=body, headers=admin.headers)
+    assert c.status_code == 201, c.text
+    campaign = c.json()["id"]
+    batch = client.post(
+        f"{API}/campaigns/{campaign}/imports/batch",
+        json={"contacts": [{"phone1": p} for p in phones]},
+        headers=admin.headers,
+    )
+    assert batch.json()["rows_imported"] == len(phones), batch.text
+    assert (
+        client.post(f"{API}/campaigns/{campaign}/start", headers=admin.headers).status_code == 200
+    )
+    return int(campaign)
+
+
+def states(db: Database, campaign: int) -> dict[str, ContactState]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Contact.phone1_e164, Contact.state).where(Contact.campaign_id == campaign)
+        ).all()
+    return {p: s for p, s in rows}
+
+
+def test_each_outcome_follows_the_strategy(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    strategy = {
+        "name": "two-calls",
+        "max_attempts": 5,
+        "attempts": [
+            {"channel": "voice", "rules": {"busy": {"action": "next", "delay_minutes": 10}}},
+            {"channel": "voice"},
+        ],
+    }
+    phones = ["+14155550200", "+14155550486", "+14155550404", "+14155550480", "+14155550603"]
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=phones)
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=4))
+    final = states(db, campaign)
+    assert final["+14155550200"] is ContactState.CONNECTED
+    assert final["+14155550404"] is ContactState.NOT_CONNECTED  # invalid: close
+    assert final["+14155550603"] is ContactState.NOT_CONNECTED  # declined: close
+    # busy twice (attempt 1 then 2), no answer twice: both attempts used up.
+    assert final["+14155550486"] is ContactState.RETRIES_COMPLETED
+    assert final["+14155550480"] is ContactState.RETRIES_COMPLETED
+    with db.transaction() as session:
+        busy = session.scalars(
+            select(Attempt).where(Attempt.phone_number == "+14155550486").order_by(Attempt.id)
+        ).all()
+    assert [a.outcome.value for a in busy if a.outcome] == ["busy", "busy"]
+    assert busy[1].sent_at - busy[0].sent_at >= timedelta(minutes=10)
+    assert busy[0].raw_result == "486 Busy Here"
+
+
+def test_busy_switches_to_sms_which_waits_for_its_expiry(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    strategy = {
+        "name": "busy-sms",
+        "max_attempts": 3,
+        "attempts": [
+            {"channel": "voice", "rules": {"busy": {"action": "next", "delay_minutes": 1}}},
+            {"channel": "sms", "sms_template": "We tried to call you", "sms_expiry_minutes": 60},
+        ],
+    }
+    # 486 busy then SMS; the SMS simulator answers numbers ending 555 with a reply.
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=["+14155550486"])
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=3))
+    assert states(db, campaign)["+14155550486"] is ContactState.RETRIES_COMPLETED
+    with db.transaction() as session:
+        attempts = session.scalars(select(Attempt).order_by(Attempt.id)).all()
+    assert [(a.channel.value, a.outcome.value if a.outcome else None) for a in attempts] == [
+        ("voice", "busy"),
+        ("sms", "sms_delivered"),
+    ]
+    assert attempts[1].sent_at - attempts[0].ended_at >= timedelta(minutes=1)
+
+
+def test_nothing_is_dialled_outside_the_window(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    schedule = {
+        "name": "late",
+        "time_zone": "UTC",
+        "windows": [{"day": "mon", "start": "12:00", "end": "13:00"}],
+    }
+    strategy = {"name": "one", "max_attempts": 1, "attempts": [{"channel": "voice"}]}
+    campaign = setup_campaign(
+        client, admin, strategy=strategy, schedule=schedule, phones=["+14155550200"]
+    )
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=5))
+    with db.transaction() as session:
+        sent = session.scalars(select(Attempt.sent_at)).all()
+    assert len(sent) == 1
+    assert START + timedelta(hours=3) <= sent[0] < START + timedelta(hours=4)
+    assert states(db, campaign)["+14155550200"] is ContactState.CONNECTED
+
+
+def test_a_dnc_number_added_while_running_is_never_dialled(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    strategy = {"name": "one", "max_attempts": 1, "attempts": [{"channel": "voice"}]}
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=["+14155550200"])
+    client.post(f"{API}/dnc", json={"number": "+14155550200"}, headers=admin.headers)
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=1))
+    assert states(db, campaign)["+14155550200"] is ContactState.DNC_LISTED
+    with db.transaction() as session:
+        assert session.scalars(select(Attempt)).all() == []
+
+
+def test_no_result_means_dangling_and_no_redial(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    client.patch(f"{API}/settings", json={"dangling_timeout_minutes": 5}, headers=admin.headers)
+    strategy = {"name": "retrying", "max_attempts": 5, "attempts": [{"channel": "voice"}]}
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=["+14155550999"])
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=2))
+    assert states(db, campaign)["+14155550999"] is ContactState.DANGLING
+    with db.transaction() as session:
+        assert len(session.scalars(select(Attempt)).all()) == 1
+
+
+def test_sms_campaign_replies_stop_and_expiry(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    phones = ["+14155550555", "+14155550556", "+14155550200"]
+    campaign = setup_campaign(client, admin, strategy=None, phones=phones, kind="sms")
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=25))
+    final = states(db, campaign)
+    assert final["+14155550555"] is ContactState.SMS_RESPONDED
+    assert final["+14155550556"] is ContactState.DNC_LISTED
+    assert final["+14155550200"] is ContactState.RETRIES_COMPLETED  # no reply within a day
+    check = client.get(f"{API}/dnc/check", params={"number": "+14155550556"}, headers=admin.headers)
+    assert check.json()["listed"] is True
