@@ -116,7 +116,8 @@ def db(request: pytest.FixtureRequest, _databases: dict[str, Database]) -> Itera
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return Config(data_dir=tmp_path / "data")
+    # The engine is driven by the tests themselves (virtual clock), never by a background thread.
+    return Config(data_dir=tmp_path / "data", engine=False)
 
 
 @pytest.fixture

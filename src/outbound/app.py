@@ -16,6 +16,7 @@ from outbound.api.errors import install_error_handlers
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
+from outbound.engine.service import EngineThread
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
 
@@ -48,9 +49,14 @@ def _lifespan(
             )
             runner.start()
         app.state.import_runner = runner
+        engine = EngineThread(app.state.db) if background and config.engine else None
+        if engine is not None:
+            engine.start()
         try:
             yield
         finally:
+            if engine is not None:
+                engine.stop()
             if runner is not None:
                 runner.stop()
 

@@ -66,6 +66,24 @@ def serve(
     uvicorn.run(create_app(config, db=db), host=bind_host, port=bind_port, log_level="info")
 
 
+@app.command()
+def worker() -> None:
+    """Run a dialing engine worker (PostgreSQL: run as many as you like; SQLite: one in all)."""
+    import logging
+    import signal
+
+    from outbound.engine.service import build_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = Config()
+    db = _database(config)
+    engine = build_engine(db)
+    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    signal.signal(signal.SIGINT, lambda *_: engine.stop())
+    typer.echo(f"worker {engine.worker_id} running on {db.dialect}")
+    engine.run()
+
+
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

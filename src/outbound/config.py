@@ -25,6 +25,9 @@ class Config(BaseSettings):
     login_max_delay_seconds: int = 900
     # Rows per import transaction: the unit of progress and of resumption after a crash.
     import_chunk_rows: int = 20_000
+    # Run the dialing engine inside `outbound serve` (one engine is enough on SQLite;
+    # on PostgreSQL more can run as `outbound worker` processes).
+    engine: bool = True
 
     @cached_property
     def effective_database_url(self) -> str:

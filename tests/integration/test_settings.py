@@ -57,3 +57,26 @@ def test_only_admins_change_settings(client: TestClient, supervisor: Account) ->
     assert client.get(URL, headers=supervisor.headers).status_code == 200
     response = client.patch(URL, json={"feed_batch_size": 10}, headers=supervisor.headers)
     assert response.status_code == 403
+
+
+def test_channel_options_are_validated_when_saved(client: TestClient, admin: Account) -> None:
+    bad = client.patch(
+        URL,
+        json={"dialer": {"kind": "simulator", "options": {"capacity": -1}}},
+        headers=admin.headers,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "dialer.options.capacity"
+    unknown = client.patch(
+        URL,
+        json={"sms_gateway": {"kind": "simulator", "options": {"colour": "red"}}},
+        headers=admin.headers,
+    )
+    assert unknown.status_code == 422
+    good = client.patch(
+        URL,
+        json={"dialer": {"kind": "simulator", "options": {"capacity": 50, "seed": 1}}},
+        headers=admin.headers,
+    )
+    assert good.status_code == 200
+    assert good.json()["dialer"]["options"]["capacity"] == 50

@@ -9,6 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outbound.channels.registry import (
+    InvalidOptions,
+    validate_dialer_options,
+    validate_sms_gateway_options,
+)
 from outbound.errors import Invalid
 from outbound.models import Setting
 from outbound.settings.schemas import SettingsOut, SettingsUpdate
@@ -29,6 +34,17 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
         if value is None and key not in NULLABLE:
             raise Invalid(("body", key), f"{key} cannot be null")
         changes[key] = value.model_dump() if hasattr(value, "model_dump") else value
+    for key, validate in (
+        ("dialer", validate_dialer_options),
+        ("sms_gateway", validate_sms_gateway_options),
+    ):
+        if key in changes:
+            connection = changes[key]
+            try:
+                connection["options"] = validate(connection["kind"], connection["options"])
+            except InvalidOptions as exc:
+                loc, message = exc.problems[0] if exc.problems else ((), str(exc))
+                raise Invalid(("body", key, "options", *loc), message) from None
     merged = get_settings(session).model_dump() | changes
     watch, archive = merged["watch_folder"], merged["archive_folder"]
     if watch and archive and _nested(watch, archive):
