@@ -9,6 +9,7 @@ from outbound.campaigns.endpoints import router as campaigns
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
 from outbound.imports.endpoints import router as imports
+from outbound.reports.endpoints import router as reports
 from outbound.schedules.endpoints import router as schedules
 from outbound.settings.endpoints import router as settings
 from outbound.strategies.endpoints import router as strategies
@@ -21,6 +22,7 @@ def build_v1_router() -> APIRouter:
     routers = (
         auth_router,
         users,
+        reports,  # before campaigns: /campaigns/status is not the campaign "status"
         campaigns,
         strategies,
         schedules,

@@ -1,0 +1,88 @@
+"""REST routes for reports and "why is it idle?"; every user may read them.
+
+Registered before the campaigns router: ``/campaigns/status`` must not be taken for the
+campaign whose id is "status".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from outbound.api.deps import DbSession, Viewer, now_utc
+from outbound.api.schemas import BigIdPath
+from outbound.contacts.schemas import AttemptOut
+from outbound.reports import service
+from outbound.reports.schemas import (
+    ReportOut,
+    ReportQuery,
+    StatusOut,
+    TimelineBucketOut,
+    TimelineQuery,
+)
+
+router = APIRouter(tags=["reports"])
+
+CampaignRef = Annotated[
+    str,
+    Path(min_length=1, max_length=140, description="A campaign id or crm:<crm_campaign_id>"),
+]
+
+
+@router.get("/campaigns/status", response_model=list[StatusOut])
+def all_statuses(_user: Viewer, session: DbSession) -> list[StatusOut]:
+    """Every campaign's status: whether it dials now, and if not, why and until when."""
+    now = now_utc()
+    return [StatusOut.build(s, now=now) for s in service.all_statuses(session, now=now)]
+
+
+@router.get("/campaigns/{campaign}/status", response_model=StatusOut)
+def campaign_status(campaign: CampaignRef, _user: Viewer, session: DbSession) -> StatusOut:
+    """Whether the campaign dials right now; if not, the first reason and when it ends.
+
+    Reasons, in the order they are checked: stopped, no_contacts, all_closed,
+    outside_window, capacity_full, no_contact_due, channel_down (no engine worker alive).
+    """
+    now = now_utc()
+    return StatusOut.build(service.campaign_status(session, campaign, now=now), now=now)
+
+
+@router.get("/campaigns/{campaign}/report", response_model=ReportOut)
+def campaign_report(
+    campaign: CampaignRef,
+    params: Annotated[ReportQuery, Query()],
+    _user: Viewer,
+    session: DbSession,
+) -> ReportOut:
+    """Live counts of contacts per state and of attempts per outcome."""
+    found = service.campaign_report(session, campaign, since=params.since, now=now_utc())
+    return ReportOut.build(found)
+
+
+@router.get("/campaigns/{campaign}/report/timeline", response_model=list[TimelineBucketOut])
+def campaign_timeline(
+    campaign: CampaignRef,
+    params: Annotated[TimelineQuery, Query()],
+    _user: Viewer,
+    session: DbSession,
+) -> list[TimelineBucketOut]:
+    """Attempt outcomes per UTC hour or day they were sent in, oldest first.
+
+    At most a month of hours or a year of days at once; empty buckets are included.
+    """
+    buckets = service.campaign_timeline(
+        session,
+        campaign,
+        bucket=params.bucket,
+        since=params.since,
+        until=params.until,
+        now=now_utc(),
+    )
+    return [TimelineBucketOut.build(b) for b in buckets]
+
+
+@router.get("/contacts/{contact_id}/attempts", response_model=list[AttemptOut])
+def contact_attempts(contact_id: BigIdPath, _user: Viewer, session: DbSession) -> list[AttemptOut]:
+    """A contact's attempts, first to last, with their outcomes."""
+    return [AttemptOut.model_validate(a) for a in service.contact_attempts(session, contact_id)]

@@ -1,0 +1,116 @@
+"""API shapes for reports and campaign status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from outbound.api.schemas import Strict
+from outbound.contacts.states import LABELS
+from outbound.reports.idle import IdleReason
+from outbound.reports.service import Report, Status, TimelineBucket
+from outbound.reports.timeline import Bucket
+
+
+class ReportQuery(Strict):
+    since: AwareDatetime | None = Field(
+        None, description="Count only attempts sent at or after this instant (with a zone)"
+    )
+
+
+class TimelineQuery(Strict):
+    bucket: Bucket = Field(Bucket.HOUR, description="UTC hours or UTC days")
+    since: AwareDatetime | None = Field(
+        None,
+        description="Start, rounded down to its bucket; default: 24 hours (hour) or 30 days "
+        "(day) before until",
+    )
+    until: AwareDatetime | None = Field(None, description="End (exclusive); default: now")
+
+
+class StatusOut(BaseModel):
+    campaign_id: int
+    name: str
+    running: bool
+    dialling: bool = Field(description="Whether the engine may start attempts right now")
+    reason: IdleReason | None = Field(
+        description="Why nothing is being dialled now; null while dialling"
+    )
+    detail: str = Field(description="The reason, or what is going on, as a sentence")
+    until: datetime | None = Field(
+        description="When the reason ends, if known (next window opening, next contact due)"
+    )
+    in_flight: int = Field(description="Attempts with a channel, waiting for their result")
+    max_concurrent: int
+    pending_due: int = Field(description="Pending contacts whose attempt time has come")
+    next_due_at: datetime | None = Field(
+        description="Earliest time an open contact needs the engine (attempt or SMS expiry)"
+    )
+    checked_at: datetime
+
+    @classmethod
+    def build(cls, status: Status, *, now: datetime) -> StatusOut:
+        return cls(
+            campaign_id=status.campaign_id,
+            name=status.name,
+            running=status.running,
+            dialling=status.verdict.dialling,
+            reason=status.verdict.reason,
+            detail=status.verdict.detail,
+            until=status.verdict.until,
+            in_flight=status.in_flight,
+            max_concurrent=status.max_concurrent,
+            pending_due=status.pending_due,
+            next_due_at=status.next_due_at,
+            checked_at=now,
+        )
+
+
+class ReportOut(BaseModel):
+    campaign_id: int
+    since: datetime | None
+    counts_by_state: dict[str, int] = Field(description="Contacts per state, every state listed")
+    state_labels: dict[str, str] = Field(description="Each state as the product shows it")
+    counts_by_outcome: dict[str, int] = Field(
+        description="Attempts per outcome (since `since`); in_progress: no result yet, "
+        "no_result: ended without one (dangling)"
+    )
+    attempts_total: int
+    contacts_total: int
+    open: int
+    closed: int
+    attempts_per_contact: float | None = Field(
+        description="Average attempts per closed contact; null before any closes"
+    )
+    connect_rate: float | None = Field(description="Connected contacts / closed contacts")
+    in_flight: int
+
+    @classmethod
+    def build(cls, report: Report) -> ReportOut:
+        return cls(
+            campaign_id=report.campaign_id,
+            since=report.since,
+            counts_by_state={s.value: n for s, n in report.counts_by_state.items()},
+            state_labels={s.value: LABELS[s] for s in report.counts_by_state},
+            counts_by_outcome=report.counts_by_outcome,
+            attempts_total=report.attempts_total,
+            contacts_total=report.contacts_total,
+            open=report.open,
+            closed=report.closed,
+            attempts_per_contact=report.attempts_per_contact,
+            connect_rate=report.connect_rate,
+            in_flight=report.in_flight,
+        )
+
+
+class TimelineBucketOut(BaseModel):
+    start: datetime = Field(description="Start of the UTC hour or day")
+    outcomes: dict[str, int] = Field(description="Attempts sent in it, per outcome")
+    total: int
+
+    @classmethod
+    def build(cls, bucket: TimelineBucket) -> TimelineBucketOut:
+        return cls(
+            start=bucket.start, outcomes=bucket.outcomes, total=sum(bucket.outcomes.values())
+        )
