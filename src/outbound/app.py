@@ -16,7 +16,7 @@ from outbound.api.errors import install_error_handlers
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
-from outbound.engine.service import EngineThread
+from outbound.engine.service import EngineThread, timing_from
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
 
@@ -49,7 +49,11 @@ def _lifespan(
             )
             runner.start()
         app.state.import_runner = runner
-        engine = EngineThread(app.state.db) if background and config.engine else None
+        engine = (
+            EngineThread(app.state.db, timing=timing_from(config))
+            if background and config.engine
+            else None
+        )
         if engine is not None:
             engine.start()
         try:

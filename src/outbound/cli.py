@@ -72,12 +72,12 @@ def worker() -> None:
     import logging
     import signal
 
-    from outbound.engine.service import build_engine
+    from outbound.engine.service import build_engine, timing_from
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = Config()
     db = _database(config)
-    engine = build_engine(db)
+    engine = build_engine(db, timing=timing_from(config))
     signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     signal.signal(signal.SIGINT, lambda *_: engine.stop())
     typer.echo(f"worker {engine.worker_id} running on {db.dialect}")
@@ -161,6 +161,31 @@ def import_rejects(job_id: int) -> None:
         service.get_job(session, job_id)
         for chunk in report.csv_lines(service.iter_rejects(session, job_id)):
             typer.echo(chunk, nl=False)
+
+
+@app.command()
+def simulate(
+    campaign: Annotated[str, typer.Option(help="Campaign name, id, or crm:<crm id>")],
+    days: Annotated[int, typer.Option(min=1, max=366, help="Horizon in simulated days")] = 30,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed of the simulator, for repeatable runs")
+    ] = None,
+) -> None:
+    """Forecast a campaign: its strategy and schedule over its open contacts, on the simulator
+    and a virtual clock, in a scratch database (the live data is only read)."""
+    from datetime import UTC, datetime
+
+    from outbound.engine.forecast import forecast, report_lines
+    from outbound.errors import DomainError
+
+    db = _database(Config())
+    try:
+        result = forecast(db, campaign, now=datetime.now(UTC), days=days, seed=seed)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    for line in report_lines(result):
+        typer.echo(line)
 
 
 @users_app.command("create")

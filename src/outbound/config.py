@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,20 @@ class Config(BaseSettings):
     # Run the dialing engine inside `outbound serve` (one engine is enough on SQLite;
     # on PostgreSQL more can run as `outbound worker` processes).
     engine: bool = True
+    # Each engine worker writes a heartbeat this often; a worker silent for longer than
+    # ``worker_silent_seconds`` is taken for dead by the others, which end its calls in flight
+    # as Dangling (its results can never arrive). Silence must outlast several beats, or a
+    # busy but live worker would be declared dead.
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=3600)
+    worker_silent_seconds: float = Field(default=30.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _silence_outlasts_beats(self) -> Config:
+        if self.worker_silent_seconds < 3 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                "worker_silent_seconds must be at least 3 times worker_heartbeat_seconds"
+            )
+        return self
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -8,6 +8,7 @@ from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
+from outbound.engine.endpoints import router as forecasts
 from outbound.imports.endpoints import router as imports
 from outbound.reports.endpoints import router as reports
 from outbound.schedules.endpoints import router as schedules
@@ -24,6 +25,7 @@ def build_v1_router() -> APIRouter:
         users,
         reports,  # before campaigns: /campaigns/status is not the campaign "status"
         campaigns,
+        forecasts,
         strategies,
         schedules,
         contacts,

@@ -8,12 +8,13 @@ later are created closed as "DNC Listed".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, String, any_, bindparam, insert, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +69,29 @@ def is_listed(session: Session, numbers_e164: Collection[str], campaign_id: int)
         )
         listed.update(session.scalars(query))
     return listed
+
+
+def listed_for(session: Session, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
+    """``is_listed`` for several campaigns at once (campaign id -> numbers): one query per
+    chunk of numbers, whatever the number of campaigns."""
+    numbers = sorted({n for group in wanted.values() for n in group})
+    blocking = or_(DncEntry.campaign_id.is_(None), DncEntry.campaign_id.in_(list(wanted)))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    hits: set[tuple[str, int | None]] = set()
+    for chunk in _chunks(numbers):
+        # PostgreSQL takes the numbers as one array: one statement text whatever their count.
+        among = (
+            DncEntry.number_e164 == any_(bindparam(None, list(chunk), type_=ARRAY(String)))
+            if postgres
+            else DncEntry.number_e164.in_(chunk)
+        )
+        query = select(DncEntry.number_e164, DncEntry.campaign_id).where(among, blocking)
+        hits.update((number, campaign) for number, campaign in session.execute(query))
+    everywhere = {number for number, campaign in hits if campaign is None}
+    return {
+        campaign: {n for n in group if n in everywhere or (n, campaign) in hits}
+        for campaign, group in wanted.items()
+    }
 
 
 def entries_for(session: Session, number_e164: str, campaign_id: int | None) -> list[DncEntry]:

@@ -1,4 +1,4 @@
-"""Claiming due contacts of one campaign and recording their attempts as sent.
+"""Claiming due contacts of a few campaigns at a time and recording their attempts as sent.
 
 Everything about an attempt is committed (contact ``Sent to Dialer``, attempt row, the
 campaign's in-flight count and rate bucket) before anything is handed to a channel: a crash
@@ -9,8 +9,11 @@ closes, never a second dial. The DNC list and the window are checked here, at th
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,16 +21,19 @@ from outbound.channels.base import Dial, Sms
 from outbound.contacts.states import ContactState
 from outbound.contacts.zones import zones_for
 from outbound.db.engine import Database
-from outbound.dnc.service import is_listed
+from outbound.dnc.service import listed_for
 from outbound.engine import store
 from outbound.engine.decisions import PlanAttempt, number_for
 from outbound.engine.pacing import allowance, refill
 from outbound.engine.runtime import CampaignRuntime
-from outbound.engine.transitions import close
-from outbound.models import Attempt, Contact
+from outbound.engine.store import AnyRow
+from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Channel
 
 NO_WINDOW_RETRY = timedelta(days=1)
+# Campaigns claimed for in one transaction at most: few commits per round, yet another
+# worker finds the other campaigns free meanwhile.
+CHUNK_CAMPAIGNS = 25
 _PLACEHOLDER = re.compile(r"\{(phone[1-5]|param(?:[1-9]|1[0-2])|crm_contact_id)\}")
 
 
@@ -44,53 +50,128 @@ class Handover:
 class Claimed:
     started: int
     handover: Handover
-    blocked: str | None = None  # why nothing (more) could start: "window", "pacing", "capacity"
+    # Why nothing (more) could start: "window", "pacing", "capacity", "stopped", or "busy"
+    # (another worker is claiming for it right now).
+    blocked: str | None = None
 
 
-def render(template: str, contact: Contact) -> str:
+def render(template: str, contact: Any) -> str:
     """An SMS text with {param1}…{param12}, {phone1}… and {crm_contact_id} filled in."""
     return _PLACEHOLDER.sub(lambda m: str(getattr(contact, m.group(1)) or ""), template)
 
 
+@dataclass(frozen=True, slots=True)
+class _Go:
+    contact: AnyRow
+    step: PlanAttempt
+    slot: int
+    number: str
+
+
+@dataclass
+class _Chunk:
+    """What one transaction claims for several campaigns; written together before commit."""
+
+    changes: list[dict[str, Any]] = field(default_factory=list)  # contacts closed or deferred
+    chosen: list[tuple[CampaignRuntime, _Go]] = field(default_factory=list)  # before DNC
+    going: list[tuple[CampaignRuntime, _Go]] = field(default_factory=list)  # to the channel
+    gates: dict[int, tuple[int, float]] = field(default_factory=dict)  # in flight, tokens
+    blocked: dict[int, str] = field(default_factory=dict)
+
+
 def dispatch(
     db: Database,
-    rt: CampaignRuntime,
+    runtimes: Sequence[CampaignRuntime],
     *,
     worker_id: str,
     now: datetime,
     budget: int,
     capacity: int,
-) -> Claimed:
-    if not rt.contact_local and not rt.calendar.open_in_all(now, (rt.zone,)):
-        return Claimed(0, Handover(), "window")
+) -> list[tuple[CampaignRuntime, Claimed]]:
+    """Claim for the campaigns in the order given, several in one transaction.
+
+    Visits campaigns until ``CHUNK_CAMPAIGNS`` were visited, ``budget`` attempts started or
+    the channels' ``capacity`` is used; returns a claim for each campaign visited, so the
+    caller goes on with the rest. One DNC look-up, one commit and one write per table serve
+    them all. A campaign another worker is claiming for right now is skipped ("busy"),
+    never waited for.
+    """
+    visited: list[CampaignRuntime] = []
+    chunk = _Chunk()
+    candidates = runtimes[:CHUNK_CAMPAIGNS]
+    closed = {rt.id for rt in candidates if not _window_open(rt, now)}
     with db.transaction() as session:
-        campaign = store.lock_campaign(session, rt.id)
-        if campaign is None or not campaign.running:
-            return Claimed(0, Handover(), "stopped")
-        tokens = refill(campaign.rate_tokens, campaign.rate_at, now, rt.calls_per_second)
-        room = allowance(
-            max_concurrent=rt.max_concurrent,
-            in_flight=campaign.in_flight,
-            tokens=tokens,
-            budget=budget,
-            capacity=capacity,
-        )
-        if room == 0:
-            campaign.rate_tokens, campaign.rate_at = tokens, now
-            blocked = "pacing" if campaign.in_flight < rt.max_concurrent else "capacity"
-            return Claimed(0, Handover(), blocked)
-        contacts = _claim(session, rt, now=now, limit=room)
-        handover = _start(session, rt, contacts, worker_id=worker_id, now=now)
-        started = len(handover)
-        campaign.in_flight += started
-        campaign.rate_tokens, campaign.rate_at = tokens - started, now
-    return Claimed(started, handover)
+        gates = store.lock_campaigns(session, [rt.id for rt in candidates if rt.id not in closed])
+        for rt in candidates:
+            room = min(budget, capacity) - len(chunk.chosen)
+            if room <= 0:
+                break
+            visited.append(rt)
+            if rt.id in closed:
+                chunk.blocked[rt.id] = "window"
+                continue
+            why = _visit(
+                session, rt, gates.get(rt.id), chunk, now=now, budget=budget, capacity=room
+            )
+            if why is not None:
+                chunk.blocked[rt.id] = why
+        _dnc_gate(session, chunk, now=now)
+        attempt_of = _record(session, chunk, worker_id=worker_id, now=now)
+    claims = []
+    for rt in visited:
+        going = [go for owner, go in chunk.going if owner is rt]
+        handover = _handover(rt, going, attempt_of)
+        claims.append((rt, Claimed(len(handover), handover, chunk.blocked.get(rt.id))))
+    return claims
 
 
-def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) -> list[Contact]:
+def _window_open(rt: CampaignRuntime, now: datetime) -> bool:
+    """Contact-local campaigns are checked contact by contact instead."""
+    return rt.contact_local or rt.calendar.open_in_all(now, (rt.zone,))
+
+
+def _visit(
+    session: Session,
+    rt: CampaignRuntime,
+    campaign: AnyRow | None,
+    chunk: _Chunk,
+    *,
+    now: datetime,
+    budget: int,
+    capacity: int,
+) -> str | None:
+    """Claim one locked campaign's due contacts into the chunk; returns why it could start
+    nothing."""
+    if campaign is None:
+        return "busy"
+    if not campaign.running:
+        return "stopped"
+    tokens = refill(campaign.rate_tokens, campaign.rate_at, now, rt.calls_per_second)
+    room = allowance(
+        max_concurrent=rt.max_concurrent,
+        in_flight=campaign.in_flight,
+        tokens=tokens,
+        budget=budget,
+        capacity=capacity,
+    )
+    chunk.gates[rt.id] = (campaign.in_flight, tokens)
+    if room == 0:
+        return "pacing" if campaign.in_flight < rt.max_concurrent else "capacity"
+    _screen(rt, _claim(session, rt, now=now, limit=room), chunk, now=now)
+    return None
+
+
+def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) -> list[AnyRow]:
     newest_first = rt.order.value == "lifo"
+    quoted = any(step.channel is Channel.SMS for step in rt.plan.attempts)
     first = store.claim_due(
-        session, rt.id, fresh=rt.fresh_first, newest_first=newest_first, now=now, limit=limit
+        session,
+        rt.id,
+        fresh=rt.fresh_first,
+        newest_first=newest_first,
+        now=now,
+        limit=limit,
+        quoted=quoted,
     )
     second = store.claim_due(
         session,
@@ -99,62 +180,101 @@ def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) 
         newest_first=newest_first,
         now=now,
         limit=limit - len(first),
+        quoted=quoted,
     )
     return first + second
 
 
-def _start(
-    session: Session, rt: CampaignRuntime, contacts: list[Contact], *, worker_id: str, now: datetime
-) -> Handover:
-    chosen: list[tuple[Contact, PlanAttempt, int, str]] = []
+def _screen(rt: CampaignRuntime, contacts: list[AnyRow], chunk: _Chunk, *, now: datetime) -> None:
+    """The cap and the window, contact by contact; the DNC list follows for the whole chunk."""
     for contact in contacts:
         step = rt.plan.at(contact.next_position)
         if step is None or contact.attempt_count >= rt.plan.max_attempts:
-            close(contact, ContactState.RETRIES_COMPLETED, now=now)
+            chunk.changes.append(_closing(contact.id, ContactState.RETRIES_COMPLETED, now=now))
             continue
-        phones = [getattr(contact, f"phone{i}_e164") for i in range(1, 6)]
-        slot, number = number_for(phones, step.phone_slot)
+        slot, number = number_for(contact[store.PHONES], step.phone_slot)
         if rt.contact_local and not _open_for(rt, number, now):
             zones = zones_for(number) or (rt.zone,)
-            contact.next_attempt_at = rt.calendar.next_open(now, zones) or now + NO_WINDOW_RETRY
+            due = rt.calendar.next_open(now, zones) or now + NO_WINDOW_RETRY
+            chunk.changes.append({"id": contact.id, "next_attempt_at": due, "updated_at": utcnow()})
             continue
-        chosen.append((contact, step, slot, number))
-    listed = is_listed(session, [n for *_, n in chosen], rt.id) if chosen else set()
-    attempts: list[tuple[Contact, Attempt]] = []
-    for contact, step, slot, number in chosen:
-        contact.number_to_call = number
-        if number in listed:
-            close(contact, ContactState.DNC_LISTED, now=now)
-            continue
-        attempt = Attempt(
-            contact_id=contact.id,
-            campaign_id=rt.id,
-            number=contact.attempt_count + 1,
-            strategy_position=step.position,
-            channel=step.channel,
-            phone_slot=slot,
-            phone_number=number,
-            sent_at=now,
-            worker_id=worker_id,
-        )
-        session.add(attempt)
-        attempts.append((contact, attempt))
-        contact.state = ContactState.SENT_TO_DIALER
-        contact.request_time = now
-        contact.attempt_count += 1
-        contact.next_attempt_at = None
-    session.flush()
+        chunk.chosen.append((rt, _Go(contact, step, slot, number)))
+
+
+def _dnc_gate(session: Session, chunk: _Chunk, *, now: datetime) -> None:
+    """The do-not-call lists as they are now, in the transaction that records the attempts."""
+    wanted: dict[int, list[str]] = {}
+    for rt, go in chunk.chosen:
+        wanted.setdefault(rt.id, []).append(go.number)
+    listed = listed_for(session, wanted) if wanted else {}
+    for rt, go in chunk.chosen:
+        if go.number in listed[rt.id]:
+            closing = _closing(go.contact.id, ContactState.DNC_LISTED, now=now)
+            chunk.changes.append(closing | {"number_to_call": go.number})
+        else:
+            chunk.going.append((rt, go))
+
+
+def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -> dict[int, int]:
+    """The attempts, the contacts sent or closed, the campaigns' gates: all before commit."""
+    store.update_contacts(session, chunk.changes)
+    attempt_of = store.record_attempts(
+        session,
+        [
+            {
+                "contact_id": go.contact.id,
+                "campaign_id": rt.id,
+                "number": go.contact.attempt_count + 1,
+                "strategy_position": go.step.position,
+                "channel": go.step.channel,
+                "phone_slot": go.slot,
+                "phone_number": go.number,
+                "sent_at": now,
+                "worker_id": worker_id,
+            }
+            for rt, go in chunk.going
+        ],
+        now=now,
+    )
+    started = Counter(rt.id for rt, _ in chunk.going)
+    stamp = utcnow()
+    store.update_campaigns(
+        session,
+        [
+            {
+                "id": campaign_id,
+                "in_flight": in_flight + started[campaign_id],
+                "rate_tokens": tokens - started[campaign_id],
+                "rate_at": now,
+                "updated_at": stamp,
+            }
+            for campaign_id, (in_flight, tokens) in chunk.gates.items()
+        ],
+    )
+    return attempt_of
+
+
+def _closing(contact_id: int, state: ContactState, *, now: datetime) -> dict[str, Any]:
+    return {
+        "id": contact_id,
+        "state": state,
+        "closed_at": now,
+        "next_attempt_at": None,
+        "updated_at": utcnow(),
+    }
+
+
+def _handover(rt: CampaignRuntime, going: list[_Go], attempt_of: dict[int, int]) -> Handover:
     handover = Handover()
-    for contact, attempt in attempts:
-        contact.last_attempt_id = attempt.id
-        if attempt.channel is Channel.SMS:
-            step = rt.plan.at(attempt.strategy_position)
-            template = (step.sms_template if step else None) or rt.sms_template
+    for go in going:
+        attempt_id = attempt_of[go.contact.id]
+        if go.step.channel is Channel.SMS:
+            template = go.step.sms_template or rt.sms_template
             handover.messages.append(
-                Sms(attempt.id, attempt.phone_number, rt.id, render(template, contact))
+                Sms(attempt_id, go.number, rt.id, render(template, go.contact))
             )
         else:
-            handover.dials.append(Dial(attempt.id, attempt.phone_number, rt.id, rt.type, rt.target))
+            handover.dials.append(Dial(attempt_id, go.number, rt.id, rt.type, rt.target))
     return handover
 
 

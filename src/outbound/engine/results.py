@@ -7,7 +7,8 @@ ended (a duplicate, or one that arrives after the contact went Dangling) changes
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from outbound.engine.decisions import decide
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
 from outbound.models import Attempt, Contact
+from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
 
 STOP_WORDS = frozenset(
@@ -46,6 +48,41 @@ def is_stop(text: str) -> bool:
     return bool(words) and words[0].strip(".!") in STOP_WORDS
 
 
+LATE = (Outcome.SMS_DELIVERED, Outcome.SMS_FAILED)  # what may follow an ended attempt
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """The columns of an attempt that a result reads and writes."""
+
+    id: int
+    contact_id: int
+    campaign_id: int
+    strategy_position: int
+    phone_number: str
+    ended_at: datetime | None
+    outcome: Outcome | None
+    raw_result: str | None
+
+
+@dataclass(slots=True)
+class _Contact:
+    """The columns of a contact that a result reads and writes, and what they were."""
+
+    id: int
+    state: ContactState
+    last_attempt_id: int | None
+    attempt_count: int
+    last_outcome: str | None
+    closed_at: datetime | None
+    next_attempt_at: datetime | None
+    next_position: int
+    was: tuple[ContactState, int | None] = (ContactState.PENDING, None)
+
+    def __post_init__(self) -> None:
+        self.was = (self.state, self.last_attempt_id)
+
+
 def apply_results(
     db: Database,
     results: Sequence[Result],
@@ -54,61 +91,152 @@ def apply_results(
     now: datetime,
     default_sms_expiry: int,
 ) -> int:
-    """Record each result; returns how many changed a contact."""
+    """Record each result; returns how many contacts changed.
+
+    An attempt's first result ends it in the same statement that locks it; the contacts'
+    changes are made in memory (a batch may hold two results for one attempt: an SMS
+    accepted, then delivered) and written in one guarded statement.
+    """
     if not results:
         return 0
-    changed = 0
     with db.transaction() as session:
-        attempts = store.open_attempts(session, [r.attempt_id for r in results])
-        contacts = store.contacts_by_id(session, [a.contact_id for a in attempts.values()])
+        first: dict[int, Result] = {}
+        for result in results:
+            first.setdefault(result.attempt_id, result)
+        attempts = _load(session, results, first)
+        rows = store.result_contacts(session, [a.contact_id for a in attempts.values()])
+        contacts = {row.id: _Contact(*row) for row in rows}  # columns in field order
+        touched: dict[int, _Attempt] = {}
+        decided: dict[int, _Contact] = {}
         released: Counter[int] = Counter()
         for result in results:
             attempt = attempts.get(result.attempt_id)
-            if attempt is None:
+            contact = contacts.get(attempt.contact_id) if attempt else None
+            if attempt is None or contact is None:
                 continue
-            contact = contacts[attempt.contact_id]
-            if attempt.ended_at is not None:
-                changed += _late(session, attempt, contact, result, runtime, now)
+            if first.get(attempt.id) is result:  # this result ended the attempt
+                released[attempt.campaign_id] += 1
+                if _decide(session, attempt, contact, result, runtime, now, default_sms_expiry):
+                    decided[contact.id] = contact
                 continue
-            attempt.ended_at = result.at
-            attempt.outcome = result.outcome
-            attempt.raw_result = result.raw[:255]
-            released[attempt.campaign_id] += 1
-            if not _waiting_for(contact, attempt, ContactState.SENT_TO_DIALER):
-                continue
-            rt = runtime(attempt.campaign_id)
-            if rt is None:
-                continue
-            decision = decide(
-                rt.plan,
-                position=attempt.strategy_position,
-                attempts_made=contact.attempt_count,
-                outcome=result.outcome,
-                now=now,
-                callback_at=result.callback_at,
-                default_sms_expiry_minutes=default_sms_expiry,
-            )
-            apply_decision(
-                session,
-                contact,
-                decision,
-                outcome=result.outcome,
-                number=attempt.phone_number,
-                now=now,
-            )
-            changed += 1
+            if result.outcome in LATE:
+                touched[attempt.id] = attempt
+            if _late(session, attempt, contact, result, runtime, now):
+                decided[contact.id] = contact
+        store.update_attempts(
+            session,
+            [
+                {"id": a.id, "outcome": a.outcome, "raw_result": a.raw_result}
+                for a in touched.values()
+            ],
+        )
+        changed = _write(session, decided.values())
         store.release_in_flight(session, released)
     return changed
 
 
-def _waiting_for(contact: Contact, attempt: Attempt, state: ContactState) -> bool:
+def _load(
+    session: Session, results: Sequence[Result], first: dict[int, Result]
+) -> dict[int, _Attempt]:
+    """End the attempts these results are the first for; load those that had ended already
+    but may take a late receipt. ``first`` keeps only the attempts ended here."""
+    ending = [
+        {
+            "id": r.attempt_id,
+            "ended_at": r.at,
+            "outcome": r.outcome,
+            "raw_result": r.raw[:255],
+            "was_ended_at": None,  # only an attempt still open takes its first result
+        }
+        for r in first.values()
+    ]
+    attempts: dict[int, _Attempt] = {}
+    for attempt_id, contact_id, campaign_id, position, number in store.end_attempts(
+        session, ending
+    ):
+        result = first[attempt_id]
+        attempts[attempt_id] = _Attempt(
+            attempt_id,
+            contact_id,
+            campaign_id,
+            position,
+            number,
+            result.at,
+            result.outcome,
+            result.raw[:255],
+        )
+    for attempt_id in set(first) - set(attempts):
+        del first[attempt_id]
+    late = [r.attempt_id for r in results if r.attempt_id not in attempts and r.outcome in LATE]
+    for row in store.ended_attempts(session, late):
+        attempts[row.id] = _Attempt(*row)  # columns in field order
+    return attempts
+
+
+def _decide(
+    session: Session,
+    attempt: _Attempt,
+    contact: _Contact,
+    result: Result,
+    runtime: Runtimes,
+    now: datetime,
+    default_sms_expiry: int,
+) -> bool:
+    """The strategy's next step for a contact that was waiting for this result."""
+    if not _waiting_for(contact, attempt, ContactState.SENT_TO_DIALER):
+        return False
+    rt = runtime(attempt.campaign_id)
+    if rt is None:
+        return False
+    decision = decide(
+        rt.plan,
+        position=attempt.strategy_position,
+        attempts_made=contact.attempt_count,
+        outcome=result.outcome,
+        now=now,
+        callback_at=result.callback_at,
+        default_sms_expiry_minutes=default_sms_expiry,
+    )
+    apply_decision(
+        session, contact, decision, outcome=result.outcome, number=attempt.phone_number, now=now
+    )
+    return True
+
+
+def _write(session: Session, contacts: Iterable[_Contact]) -> int:
+    """Only where the contact still waits as it was read: nothing else may have moved it
+    meanwhile (its attempt is locked by this transaction; a late receipt races only the
+    SMS-expiry sweep, and whichever commits first wins)."""
+    stamp = utcnow()
+    return store.update_contacts_guarded(
+        session,
+        [
+            {
+                "id": c.id,
+                "state": c.state,
+                "last_outcome": c.last_outcome,
+                "closed_at": c.closed_at,
+                "next_attempt_at": c.next_attempt_at,
+                "next_position": c.next_position,
+                "updated_at": stamp,
+                "was_state": c.was[0],
+                "was_last_attempt_id": c.was[1],
+            }
+            for c in contacts
+        ],
+    )
+
+
+def _waiting_for(
+    contact: Contact | _Contact, attempt: Attempt | _Attempt, state: ContactState
+) -> bool:
     return contact.state is state and contact.last_attempt_id == attempt.id
 
 
 def _late(
     session: Session,
-    attempt: Attempt,
-    contact: Contact,
+    attempt: _Attempt,
+    contact: _Contact,
     result: Result,
     runtime: Runtimes,
     now: datetime,

@@ -91,6 +91,9 @@ def load_running(
             .options(selectinload(Schedule.windows), selectinload(Schedule.blackouts))
         )
     }
+    # Campaigns often share a strategy and a schedule: build each plan and calendar once.
+    plans = {strategy_id: plan_of(s) for strategy_id, s in strategies.items()}
+    calendars = {schedule_id: calendar_of(s) for schedule_id, s in schedules.items()}
     return [
         CampaignRuntime(
             id=c.id,
@@ -103,8 +106,8 @@ def load_running(
             max_concurrent=c.max_concurrent_calls,
             calls_per_second=c.max_calls_per_second,
             priority=c.priority,
-            plan=plan_of(strategies[c.strategy_id]),
-            calendar=calendar_of(schedules[c.schedule_id]),
+            plan=plans[c.strategy_id],
+            calendar=calendars[c.schedule_id],
             zone=schedules[c.schedule_id].time_zone,
             contact_local=schedules[c.schedule_id].contact_local_time,
         )

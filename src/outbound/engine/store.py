@@ -1,21 +1,135 @@
-"""The engine's reads and writes. Each function runs inside the caller's transaction."""
+"""The engine's reads and writes. Each function runs inside the caller's transaction.
+
+The hot path (claims, results) reads only the columns it needs as plain rows and writes
+through ``bulk``; the sweeps, which touch few rows, use ORM objects.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from outbound.contacts.states import ContactState
+from outbound.engine import bulk
 from outbound.models import Attempt, Campaign, Contact
+from outbound.models._columns import utcnow
+
+AnyRow = Row[*tuple[Any, ...]]
+CAMPAIGNS = cast(Table, Campaign.__table__)
+CONTACTS = cast(Table, Contact.__table__)
+ATTEMPTS = cast(Table, Attempt.__table__)
+
+# What a claim needs of a contact: its place in the strategy and its numbers; and, when the
+# strategy sends SMS, what a template may quote.
+CLAIMED: tuple[InstrumentedAttribute[Any], ...] = (
+    Contact.id,
+    Contact.next_position,
+    Contact.attempt_count,
+    *(getattr(Contact, f"phone{i}_e164") for i in range(1, 6)),
+)
+PHONES = slice(3, 8)  # a claimed row's phone1_e164 … phone5_e164
+QUOTED: tuple[InstrumentedAttribute[Any], ...] = (
+    Contact.crm_contact_id,
+    *(getattr(Contact, f"phone{i}") for i in range(1, 6)),
+    *(getattr(Contact, f"param{i}") for i in range(1, 13)),
+)
+# What a result reads and may change: an attempt, and the contact waiting for it.
+RESULT_ATTEMPT = (
+    Attempt.id,
+    Attempt.contact_id,
+    Attempt.campaign_id,
+    Attempt.strategy_position,
+    Attempt.phone_number,
+    Attempt.ended_at,
+    Attempt.outcome,
+    Attempt.raw_result,
+)
+RESULT_CONTACT = (
+    Contact.id,
+    Contact.state,
+    Contact.last_attempt_id,
+    Contact.attempt_count,
+    Contact.last_outcome,
+    Contact.closed_at,
+    Contact.next_attempt_at,
+    Contact.next_position,
+)
 
 
-def lock_campaign(session: Session, campaign_id: int) -> Campaign | None:
-    """The campaign row, locked: claims for one campaign are serialised across workers."""
-    query = select(Campaign).where(Campaign.id == campaign_id).with_for_update()
-    return session.scalar(query)
+def among(
+    session: Session, column: InstrumentedAttribute[Any], ids: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL one array parameter, not one parameter per id."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(ids), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(ids)
+
+
+def lock_campaigns(session: Session, campaign_ids: Sequence[int]) -> dict[int, AnyRow]:
+    """The campaigns' gates (running, in flight, rate bucket), locked: claims for a campaign
+    are serialised across workers. One held by another worker is left out: skip, don't wait.
+    """
+    if not campaign_ids:
+        return {}
+    query = (
+        select(
+            Campaign.id,
+            Campaign.running,
+            Campaign.in_flight,
+            Campaign.rate_tokens,
+            Campaign.rate_at,
+        )
+        .where(among(session, Campaign.id, campaign_ids))
+        .order_by(Campaign.id)
+        .with_for_update(skip_locked=True)
+    )
+    return {row.id: row for row in session.execute(query)}
+
+
+def update_campaigns(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    bulk.update_rows(session, CAMPAIGNS, rows)
+
+
+def with_due_contacts(session: Session, campaign_ids: Sequence[int], now: datetime) -> set[int]:
+    """Which of these campaigns have a contact due now (one index probe each)."""
+    if not campaign_ids:
+        return set()
+    due = (
+        select(Contact.id)
+        .where(
+            Contact.campaign_id == Campaign.id,
+            Contact.state == ContactState.PENDING,
+            Contact.next_attempt_at <= now,
+        )
+        .exists()
+    )
+    query = select(Campaign.id).where(among(session, Campaign.id, campaign_ids), due)
+    return set(session.scalars(query))
+
+
+@cache
+def _claim_query(*, fresh: bool, newest_first: bool, quoted: bool) -> Select[*tuple[Any, ...]]:
+    """Built once per order: the claim runs for every campaign of every round."""
+    query = select(*CLAIMED, *(QUOTED if quoted else ())).where(
+        Contact.campaign_id == bindparam("campaign_id"),
+        Contact.state == ContactState.PENDING,
+        Contact.next_attempt_at <= bindparam("now"),
+    )
+    if fresh:
+        seq = Contact.import_seq.desc() if newest_first else Contact.import_seq.asc()
+        query = query.where(Contact.attempt_count == 0).order_by(seq)
+    else:
+        query = query.where(Contact.attempt_count > 0).order_by(
+            Contact.next_attempt_at, Contact.import_seq
+        )
+    return query.limit(bindparam("limit")).with_for_update(skip_locked=True)
 
 
 def claim_due(
@@ -26,30 +140,113 @@ def claim_due(
     newest_first: bool,
     now: datetime,
     limit: int,
-) -> list[Contact]:
-    """Due pending contacts, locked (others' locked rows skipped), in the campaign's order."""
+    quoted: bool = True,
+) -> list[AnyRow]:
+    """Due pending contacts, locked (others' locked rows skipped), in the campaign's order;
+    ``quoted`` adds what an SMS template may quote."""
     if limit <= 0:
         return []
-    query = select(Contact).where(
-        Contact.campaign_id == campaign_id,
-        Contact.state == ContactState.PENDING,
-        Contact.next_attempt_at <= now,
-    )
-    if fresh:
-        seq = Contact.import_seq.desc() if newest_first else Contact.import_seq.asc()
-        query = query.where(Contact.attempt_count == 0).order_by(seq)
-    else:
-        query = query.where(Contact.attempt_count > 0).order_by(
-            Contact.next_attempt_at, Contact.import_seq
-        )
-    return list(session.scalars(query.limit(limit).with_for_update(skip_locked=True)))
+    query = _claim_query(fresh=fresh, newest_first=newest_first, quoted=quoted)
+    return list(session.execute(query, {"campaign_id": campaign_id, "now": now, "limit": limit}))
 
 
-def open_attempts(session: Session, attempt_ids: Sequence[int]) -> dict[int, Attempt]:
+RETURNED_BY_END = ("id", "contact_id", "campaign_id", "strategy_position", "phone_number")
+
+
+def end_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[bulk.Returned]:
+    """Record results (rows of id, ended_at, outcome, raw_result, and ``was_ended_at: None``)
+    on attempts still open.
+
+    One statement that both locks and ends: an attempt that already ended (a duplicate, or
+    one the dangling sweep closed) is left alone and not returned. Returns what a decision
+    needs of each attempt ended.
+    """
+    return bulk.update_rows(session, ATTEMPTS, rows, returning=RETURNED_BY_END)
+
+
+def ended_attempts(session: Session, attempt_ids: Sequence[int]) -> list[AnyRow]:
+    """Attempts that had ended already, locked: a late delivery receipt may still change them."""
     if not attempt_ids:
+        return []
+    query = (
+        select(*RESULT_ATTEMPT)
+        .where(among(session, Attempt.id, sorted(set(attempt_ids))))
+        .order_by(Attempt.id)
+        .with_for_update()
+    )
+    return list(session.execute(query))
+
+
+def result_contacts(session: Session, contact_ids: Sequence[int]) -> list[AnyRow]:
+    """The contacts waiting for these results. Not locked: their update is guarded instead
+    (it applies only while the contact still waits in the state it was read in)."""
+    if not contact_ids:
+        return []
+    query = select(*RESULT_CONTACT).where(among(session, Contact.id, sorted(set(contact_ids))))
+    return list(session.execute(query))
+
+
+# The new attempts' contacts, sent: the update reads the inserted rows, so nothing is sent
+# twice over the wire (PostgreSQL).
+MARK_SENT = """
+WITH sent AS ({insert} RETURNING id, contact_id, number, phone_number)
+UPDATE contacts AS c
+SET state = %(sent_state)b, request_time = %(sent_at)b, number_to_call = sent.phone_number,
+    attempt_count = sent.number, next_attempt_at = NULL, last_attempt_id = sent.id,
+    updated_at = %(sent_stamp)b
+FROM sent WHERE c.id = sent.contact_id
+RETURNING sent.contact_id, sent.id
+"""
+
+
+def record_attempts(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, now: datetime
+) -> dict[int, int]:
+    """Insert the attempts (one per contact) and mark their contacts Sent to Dialer; returns
+    contact id -> attempt id."""
+    if not rows:
         return {}
-    query = select(Attempt).where(Attempt.id.in_(attempt_ids)).with_for_update()
-    return {a.id: a for a in session.scalars(query)}
+    if bulk.is_postgres(session):
+        insert, params = bulk.insert_sql(session, ATTEMPTS, rows)
+        params |= {
+            "sent_state": ContactState.SENT_TO_DIALER.value,
+            "sent_at": now,
+            "sent_stamp": utcnow(),
+        }
+        found = bulk.run(session, MARK_SENT.format(insert=insert), params)
+        return {contact_id: attempt_id for contact_id, attempt_id in found}
+    attempt_of: dict[int, int] = bulk.insert_rows(
+        session, ATTEMPTS, rows, returning=("contact_id", "id")
+    )
+    stamp = utcnow()
+    sent = [
+        {
+            "id": r["contact_id"],
+            "state": ContactState.SENT_TO_DIALER,
+            "request_time": now,
+            "number_to_call": r["phone_number"],
+            "attempt_count": r["number"],
+            "next_attempt_at": None,
+            "last_attempt_id": attempt_of[r["contact_id"]],
+            "updated_at": stamp,
+        }
+        for r in rows
+    ]
+    update_contacts(session, sent)
+    return attempt_of
+
+
+def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    bulk.update_rows(session, CONTACTS, rows)
+
+
+def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Rows carry ``was_<column>`` guards; returns how many contacts changed."""
+    return len(bulk.update_rows(session, CONTACTS, rows, returning=("id",)))
+
+
+def update_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    bulk.update_rows(session, ATTEMPTS, rows)
 
 
 def contacts_by_id(session: Session, contact_ids: Sequence[int]) -> dict[int, Contact]:
@@ -59,14 +256,24 @@ def contacts_by_id(session: Session, contact_ids: Sequence[int]) -> dict[int, Co
     return {c.id: c for c in session.scalars(query)}
 
 
-def release_in_flight(session: Session, counts: dict[int, int]) -> None:
-    for campaign_id, count in counts.items():
-        if count:
-            session.execute(
-                update(Campaign)
-                .where(Campaign.id == campaign_id)
-                .values(in_flight=Campaign.in_flight - count)
-            )
+def release_in_flight(session: Session, counts: Mapping[int, int]) -> None:
+    """Locked in campaign order first, so two workers releasing the same campaigns never
+    deadlock; then one write for all of them."""
+    ids = sorted(c for c, n in counts.items() if n)
+    if not ids:
+        return
+    query = (
+        select(Campaign.id, Campaign.in_flight)
+        .where(among(session, Campaign.id, ids))
+        .order_by(Campaign.id)
+        .with_for_update()
+    )
+    stamp = utcnow()
+    rows = [
+        {"id": campaign_id, "in_flight": in_flight - counts[campaign_id], "updated_at": stamp}
+        for campaign_id, in_flight in session.execute(query)
+    ]
+    bulk.update_rows(session, CAMPAIGNS, rows)
 
 
 def stale_attempts(session: Session, *, sent_before: datetime, limit: int) -> list[Attempt]:
@@ -97,7 +304,13 @@ def attempts_of_workers(
 def expired_sms(session: Session, *, now: datetime, limit: int) -> list[Contact]:
     query = (
         select(Contact)
-        .where(Contact.state == ContactState.SMS_SENT, Contact.next_attempt_at <= now)
+        .where(
+            # Naming the campaigns lets the due index serve (one probe per campaign); without
+            # it the sweep read the whole contacts table every second.
+            Contact.campaign_id.in_(select(Campaign.id)),
+            Contact.state == ContactState.SMS_SENT,
+            Contact.next_attempt_at <= now,
+        )
         .order_by(Contact.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -117,15 +330,44 @@ def latest_sms_attempt(session: Session, number: str) -> Attempt | None:
     return session.scalar(query)
 
 
-def next_due(session: Session, campaign_ids: Sequence[int]) -> datetime | None:
-    """The earliest time a contact of these campaigns becomes due (attempt or SMS expiry)."""
+def _earliest(
+    session: Session, campaign_ids: Sequence[int], states: Sequence[ContactState]
+) -> datetime | None:
+    """The first ``next_attempt_at`` of these campaigns' contacts in these states.
+
+    One index probe per campaign and state: a plain ``min()`` over the campaigns would read
+    the index entry of every pending contact (a million of them: a third of a second).
+    """
     if not campaign_ids:
         return None
-    query = select(func.min(Contact.next_attempt_at)).where(
-        Contact.campaign_id.in_(campaign_ids),
-        Contact.state.in_((ContactState.PENDING, ContactState.SMS_SENT)),
-    )
-    return session.scalar(query)
+    firsts = []
+    for state in states:
+        first = (
+            select(Contact.next_attempt_at)
+            .where(
+                Contact.campaign_id == Campaign.id,
+                Contact.state == state,
+                Contact.next_attempt_at.is_not(None),
+            )
+            .order_by(Contact.next_attempt_at)
+            .limit(1)
+            .correlate(Campaign)
+            .scalar_subquery()
+        )
+        in_campaigns = among(session, Campaign.id, campaign_ids)
+        firsts.append(select(func.min(first)).where(in_campaigns).scalar_subquery())
+    found = [t for t in session.execute(select(*firsts)).one() if t is not None]
+    return min(found, default=None)
+
+
+def next_due(session: Session, campaign_ids: Sequence[int]) -> datetime | None:
+    """The earliest time a contact of these campaigns becomes due (attempt or SMS expiry)."""
+    return _earliest(session, campaign_ids, (ContactState.PENDING, ContactState.SMS_SENT))
+
+
+def next_sms_expiry(session: Session, campaign_ids: Sequence[int]) -> datetime | None:
+    """When the first SMS wait of these campaigns ends (the SMS-expiry sweep's next work)."""
+    return _earliest(session, campaign_ids, (ContactState.SMS_SENT,))
 
 
 def oldest_open_attempt(session: Session) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -13,9 +14,19 @@ from outbound.models import Attempt, Contact
 from outbound.strategies.outcomes import Outcome
 
 
+class ContactFields(Protocol):
+    """What a decision changes: an ORM ``Contact``, or the plain copy the result path keeps."""
+
+    state: ContactState
+    last_outcome: str | None
+    closed_at: datetime | None
+    next_attempt_at: datetime | None
+    next_position: int
+
+
 def apply_decision(
     session: Session,
-    contact: Contact,
+    contact: ContactFields,
     decision: Decision,
     *,
     outcome: Outcome | None,

@@ -140,11 +140,17 @@ class Engine:
         upcoming = [now + self.timing.idle, self.dialer.next_event(), self.sms.next_event()]
         with self.db.transaction() as session:
             due = store.next_due(session, list(self._running))
+            expiry = store.next_sms_expiry(session, list(self._running))
             oldest = store.oldest_open_attempt(session)
         if due is not None and due > now:  # already due but held back: other events wake us
             upcoming.append(due)
+        # The sweeps act only once their period has passed: waking for a dangling call or an
+        # SMS expiry before that would spin on the spot (virtual clock) or busy-loop.
+        sweep_at = self._due.get("sweep", now)
+        if expiry is not None:
+            upcoming.append(max(expiry, sweep_at))
         if oldest is not None:
-            upcoming.append(oldest + self.dangling_timeout)
+            upcoming.append(max(oldest + self.dangling_timeout, sweep_at))
         upcoming.append(self._pacing_wait)
         for rt in self._running.values():
             if not rt.contact_local and not rt.calendar.open_in_all(now, (rt.zone,)):
@@ -163,29 +169,40 @@ class Engine:
             results.apply_inbound(self.db, inbound, runtime=self.runtime, now=now)
 
     def _dispatch_round(self, now: datetime) -> int:
-        """One pass over the started campaigns, fairest first; returns attempts started."""
+        """One pass over the started campaigns with contacts due, fairest first, a chunk of
+        campaigns per transaction; returns attempts started."""
         started = 0
         self._pacing_wait = None
-        for campaign_id in self.fair.order(self._running):
-            rt = self._running[campaign_id]
+        order = self.fair.order(self._running)
+        with self.db.transaction() as session:
+            due = store.with_due_contacts(session, order, now)
+        todo = [self._running[c] for c in order if c in due]
+        while todo:
             capacity = min(self.dialer.capacity(), self.sms.capacity())
             if capacity <= 0:
                 break
-            claimed = dispatcher.dispatch(
+            claims = dispatcher.dispatch(
                 self.db,
-                rt,
+                todo,
                 worker_id=self.worker_id,
                 now=now,
                 budget=self.batch,
                 capacity=capacity,
             )
-            if claimed.blocked == "pacing":  # the bucket refills one call at a time
-                wait = now + timedelta(seconds=1 / max(rt.calls_per_second, 0.001))
-                self._pacing_wait = min(wait, self._pacing_wait or wait)
-            if claimed.started:
-                started += claimed.started
-                self.fair.charge(campaign_id, claimed.started, rt.priority)
-                self._hand_over(claimed.handover, now)
+            if not claims:
+                break
+            todo = todo[len(claims) :]
+            handover = dispatcher.Handover()
+            for rt, claimed in claims:
+                if claimed.blocked == "pacing":  # the bucket refills one call at a time
+                    wait = now + timedelta(seconds=1 / max(rt.calls_per_second, 0.001))
+                    self._pacing_wait = min(wait, self._pacing_wait or wait)
+                if claimed.started:
+                    started += claimed.started
+                    self.fair.charge(rt.id, claimed.started, rt.priority)
+                    handover.dials += claimed.handover.dials
+                    handover.messages += claimed.handover.messages
+            self._hand_over(handover, now)
         return started
 
     def _hand_over(self, handover: dispatcher.Handover, now: datetime) -> None:

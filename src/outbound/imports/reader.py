@@ -84,6 +84,7 @@ class ContactFileReader:
         stream.seek(start)
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         self.columns: tuple[str, ...] = POSITIONAL
+        self._limits = tuple(map(_limit, POSITIONAL))
         self.has_header = False
 
     def __iter__(self) -> Iterator[Record | RowError]:
@@ -107,8 +108,8 @@ class ContactFileReader:
                 first = False
                 if self._take_header(row):
                     continue
-            if not any(cell.strip() for cell in row):
-                continue  # blank line
+            if not (row and row[0].strip()) and not "".join(row).strip():
+                continue  # blank line (only white space in every cell)
             yield self._record(start, row)
 
     def _take_header(self, row: list[str]) -> bool:
@@ -128,19 +129,33 @@ class ContactFileReader:
         if "phone1" not in seen:
             raise FileRejected("the header has no Phone 1 column")
         self.columns = tuple(n or "" for n in names)
+        self._limits = tuple(_limit(n) if n else 0 for n in self.columns)
         self.has_header = True
         return True
 
     def _record(self, line: int, row: list[str]) -> Record | RowError:
-        raw = ",".join(row)[:500]
+        """``make_record`` for one CSV row, inlined: this runs once per row of every file."""
+        columns = self.columns
         # Trailing empty cells are allowed; any other cell beyond the known columns is not.
-        while len(row) > len(self.columns) and not row[-1].strip():
-            row.pop()
-        if len(row) > len(self.columns):
-            return RowError(
-                line, None, f"{len(row)} columns, at most {len(self.columns)} expected", raw
-            )
-        return make_record(line, zip(self.columns, row, strict=False), raw)
+        size = len(row)
+        while size > len(columns) and not row[size - 1].strip():
+            size -= 1
+        if size > len(columns):
+            raw = ",".join(row)[:500]
+            return RowError(line, None, f"{size} columns, at most {len(columns)} expected", raw)
+        values: dict[str, str] = {}
+        for name, limit, cell in zip(columns, self._limits, row, strict=False):
+            if not cell:
+                continue
+            value = cell.strip()
+            if not value or not name:
+                continue
+            if len(value) > limit:
+                return RowError(line, name, f"longer than {limit} characters", ",".join(row)[:500])
+            values[name] = value
+        if "phone1" not in values:
+            return RowError(line, "phone1", "Phone 1 is required", ",".join(row)[:500])
+        return Record(line, values)
 
 
 def make_record(line: int, cells: Iterable[tuple[str, str]], raw: str) -> Record | RowError:
