@@ -36,7 +36,7 @@ class FairShare:
 
     def order(self, campaigns: Iterable[int]) -> list[int]:
         ids = list(campaigns)
-        floor = min((self._spent.get(c, 0.0) for c in ids), default=0.0)
+        floor = min((self._spent[c] for c in ids if c in self._spent), default=0.0)
         for cid in ids:  # a newcomer starts level with the others, not ahead of them
             self._spent.setdefault(cid, floor)
         for gone in set(self._spent) - set(ids):
