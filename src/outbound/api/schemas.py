@@ -55,6 +55,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 MAX_ID = 2**31 - 1
 MAX_BIG_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+CampaignRefPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=140,
+        description='The campaign\'s id, or its CRM id written "crm:<crm_campaign_id>"',
+    ),
+]
 BigIdPath = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 
 

@@ -7,23 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from outbound.api.deps import Admin, DbSession, Supervisor, Viewer, now_utc
+from outbound.api.schemas import CampaignRefPath
 from outbound.campaigns import service
 from outbound.campaigns.schemas import CampaignCreate, CampaignOut, CampaignUpdate
 from outbound.campaigns.types import CampaignType
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
-CampaignRef = Annotated[
-    str,
-    Path(
-        max_length=140,
-        description='The campaign\'s id, or its CRM id written "crm:<crm_campaign_id>"',
-        examples=["12", "crm:SPRING-2025"],
-    ),
-]
+CampaignRef = CampaignRefPath
 
 
 @router.get("", response_model=list[CampaignOut])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from outbound.api.deps import DbSession, Supervisor, Viewer, now_utc
-from outbound.api.schemas import BigIdPath, Page
+from outbound.api.schemas import BigIdPath, CampaignRefPath, Page
 from outbound.contacts import service
 from outbound.contacts.schemas import (
     ContactAdded,
@@ -20,10 +20,7 @@ from outbound.contacts.schemas import (
 # Two prefixes (/campaigns/{campaign}/contacts and /contacts), hence full paths below.
 router = APIRouter(tags=["contacts"])
 
-CampaignRef = Annotated[
-    str,
-    Path(min_length=1, max_length=140, description="A campaign id or crm:<crm_campaign_id>"),
-]
+CampaignRef = CampaignRefPath
 
 
 @router.post(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends
 
 from outbound.api.deps import DbSession, Supervisor, get_database, now_utc
+from outbound.api.schemas import CampaignRefPath
 from outbound.campaigns.repository import get_by_ref
 from outbound.db.engine import Database
 from outbound.engine.forecast import forecast
@@ -20,14 +21,7 @@ router = APIRouter(prefix="/campaigns", tags=["forecasts"])
 # Open contacts the API forecasts while the request waits (a few seconds at most).
 MAX_SYNC_CONTACTS = 5000
 
-CampaignRef = Annotated[
-    str,
-    Path(
-        max_length=140,
-        description='The campaign\'s id, or its CRM id written "crm:<crm_campaign_id>"',
-        examples=["12", "crm:SPRING-2025"],
-    ),
-]
+CampaignRef = CampaignRefPath
 
 
 @router.post("/{campaign}/forecast", response_model=ForecastOut)

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
-from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
 from outbound.api.deps import DbSession, Supervisor, Viewer, get_config, get_database, now_utc
-from outbound.api.schemas import MAX_BIG_ID, IdPath, Page
+from outbound.api.schemas import MAX_BIG_ID, CampaignRefPath, IdPath, Page
 from outbound.campaigns.repository import get_by_ref
 from outbound.config import Config
 from outbound.db.engine import Database
@@ -26,9 +25,7 @@ from outbound.models import ImportSource
 
 router = APIRouter(tags=["imports"])
 
-CampaignRef = Annotated[
-    str, PathParam(min_length=1, max_length=140, description="A campaign id or crm:<crm id>")
-]
+CampaignRef = CampaignRefPath
 ALLOWED_SUFFIXES = (".csv", ".txt")
 COPY_CHUNK = 1024 * 1024
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from outbound.api.deps import DbSession, Viewer, now_utc
-from outbound.api.schemas import BigIdPath
+from outbound.api.schemas import BigIdPath, CampaignRefPath
 from outbound.contacts.schemas import AttemptOut
 from outbound.reports import service
 from outbound.reports.schemas import (
@@ -24,10 +24,7 @@ from outbound.reports.schemas import (
 
 router = APIRouter(tags=["reports"])
 
-CampaignRef = Annotated[
-    str,
-    Path(min_length=1, max_length=140, description="A campaign id or crm:<crm_campaign_id>"),
-]
+CampaignRef = CampaignRefPath
 
 
 @router.get("/campaigns/status", response_model=list[StatusOut])
