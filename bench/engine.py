@@ -9,25 +9,30 @@ In one run, on one PostgreSQL server:
 - Per repetition, each phase on a fresh copy of the template (``CREATE DATABASE … TEMPLATE``):
 
   1. **engine, saturated**: the real ``Engine`` in this process with the ``instant``
-     simulator, on a ``SystemClock`` shifted in time (it runs at wall-clock speed; the shift
-     only decides which contacts are due). It starts after every due time, so all contacts
-     are due at once: attempts per second over ``--seconds``.
+     simulator (its default 1,000 lines), on a ``SystemClock`` shifted in time: it runs at
+     wall-clock speed, the shift only decides which contacts are due. It starts after every
+     due time, so all contacts are due at once. Counted: attempts whose result has been
+     recorded (the whole row work), per second over ``--seconds``.
   2. **bare loop**: the same rows by hand on one psycopg connection: claim a batch of due
      contacts of a campaign (``FOR UPDATE SKIP LOCKED``), insert their attempts and mark them
-     sent (one commit), then write a drawn outcome to each attempt and contact (another
-     commit), campaign after campaign. No pacing, DNC gate, window or fairness.
+     sent (one statement, one commit), then write a drawn outcome to each attempt and
+     contact (another commit), campaign after campaign. No pacing, DNC gate, window,
+     fairness or channel.
   3. **engine, offered load**: the shifted clock starts at ``EPOCH``, so contacts fall due at
      ``--offered`` per second while the engine runs; the delay from due to dispatched is
      ``attempt.sent_at`` minus the contact's due time (a retry is due when the previous
-     attempt's result arrived).
+     attempt's result arrived: its rule waits 0 minutes).
 
-Prints the medians of ``--repeat`` repetitions, the ratio engine / bare loop (goal: at least
-0.5) and the p99 of due -> dispatched (goal: under 1 s).
+Prints each repetition (with this process's CPU time per 1,000 attempts: the engine's
+Python, the simulator included, against the bare loop's), then the medians of ``--repeat``
+repetitions, the ratio engine / bare loop (goal: at least 0.5) and the p99 of due ->
+dispatched (goal: under 1 s). The machine's other load moves every figure; the phases are
+interleaved so that it moves both sides of the ratio alike.
 
     .venv/bin/python bench/engine.py [--contacts 1000000] [--campaigns 100] [--seconds 20]
         [--repeat 3] [--offered 1000] [--profile engine.prof]
 
-Everything lives in databases named ``outbound_bench_engine_<hex>…``, dropped at the end.
+Everything lives in databases named ``outbound_bench_engine_<hex>_…``, dropped at the end.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def among(
     session: Session, column: InstrumentedAttribute[Any], ids: Sequence[Any]
 ) -> ColumnElement[bool]:
     """``column IN ids``; on PostgreSQL one array parameter, not one parameter per id."""
-    if session.get_bind().dialect.name == "postgresql":
+    if bulk.is_postgres(session):
         array = bindparam(None, list(ids), type_=postgresql.ARRAY(column.type))
         return column == any_(array)
     return column.in_(ids)
