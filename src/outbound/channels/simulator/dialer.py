@@ -2,51 +2,32 @@
 
 from __future__ import annotations
 
-import random
-import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from outbound.channels.base import ChannelError, Dial, Result
-from outbound.channels.simulator.agenda import Agenda, Ledger, Randomness, delay
+from outbound.channels.base import Dial, Result
 from outbound.channels.simulator.config import SimulatorConfig
+from outbound.channels.simulator.lines import SimulatedLines
 from outbound.channels.simulator.plan import WeightedOutcomes, voice_fate
 from outbound.engine.clock import Clock
 
 
-class SimulatorDialer:
+class SimulatorDialer(SimulatedLines):
     name = "simulator"
+    what = "simulator dialer"
+    noun = "calls"
 
     def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
+        super().__init__(config, clock, ledger_kind="dial")
         self._config = config
-        self._clock = clock
         self._mix = WeightedOutcomes(config.outcomes)
-        self._random = Randomness(config.seed)
-        self._agenda = Agenda(config.capacity)
-        self._ledger = Ledger(config.ledger_path, kind="dial") if config.ledger_path else None
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def capacity(self) -> int:
-        with self._lock:
-            return 0 if self._closed else self._agenda.free()
 
     def dial(self, dials: Sequence[Dial]) -> None:
         """All or nothing: a batch larger than the free lines is refused whole."""
         if not dials:
             return
         with self._lock:
-            if self._closed:
-                raise ChannelError("the simulator dialer is closed", retriable=True)
-            free = self._agenda.free()
-            if len(dials) > free:
-                raise ChannelError(
-                    f"the simulator dialer has {free} free lines, {len(dials)} calls offered",
-                    retriable=True,
-                )
-            now = self._clock.now()
-            if self._ledger is not None:
-                self._ledger.record(((d.attempt_id, d.number) for d in dials), now)
+            now = self._admit(dials)
             for one in dials:
                 self._schedule(one, now)
 
@@ -62,21 +43,6 @@ class SimulatorDialer:
         due = now + self._delay(self._config.latency[outcome], rng)
         self._agenda.add(due, Result(call.attempt_id, outcome, raw, due), final=True)
 
-    def _delay(self, seconds: float, rng: random.Random) -> timedelta:
-        return delay(seconds, rng, jitter=self._config.jitter, instant=self._config.instant)
-
     def poll(self, now: datetime) -> list[Result]:
         with self._lock:
             return [e for e in self._agenda.pop_due(now) if isinstance(e, Result)]
-
-    def next_event(self) -> datetime | None:
-        """The earliest result, or the moment a never-answered call frees its line."""
-        with self._lock:
-            return self._agenda.next_due()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._agenda.clear()
-            if self._ledger is not None:
-                self._ledger.close()
