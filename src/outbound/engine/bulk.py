@@ -55,19 +55,27 @@ def _column(name: str) -> str:
 def source(
     session: Session, table: Table, names: Sequence[str], rows: Sequence[Row]
 ) -> tuple[dict[str, str], str, dict[str, Any]]:
-    """Each row key's SQL expression, the ``FROM unnest(…) AS u(…)`` clause, the parameters.
+    """``source_columns`` for rows (mappings with the same keys)."""
+    return source_columns(session, table, {name: [r[name] for r in rows] for name in names})
 
-    A key with one value for every row is sent once, not as an array. The names all come
-    from the table's own columns; every value is a bound parameter.
+
+def source_columns(
+    session: Session, table: Table, columns: Mapping[str, Sequence[Any]]
+) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """Each column's SQL expression, the ``FROM unnest(…) AS u(…)`` clause, the parameters.
+
+    ``columns`` holds one list of values per column (``was_<column>`` for a guard), all of
+    the same length. A column with one value for every row is sent once, not as an array.
+    The names all come from the table's own columns; every value is a bound parameter.
     """
     dialect = session.get_bind().dialect
     exprs: dict[str, str] = {}
     arrays: list[tuple[str, str]] = []
     params: dict[str, Any] = {}
-    for i, name in enumerate(names):
-        values = [r[name] for r in rows]
+    for i, (name, given) in enumerate(columns.items()):
+        values = list(given)
         if isinstance(next((v for v in values if v is not None), None), Enum):
-            values = [_plain(v) for v in values]
+            values = [None if v is None else v.value for v in values]
         param, kind = f"c{i}", _pg_type(table, _column(name), dialect)
         if values.count(values[0]) == len(values):
             exprs[name], params[param] = f"CAST(%({param})b AS {kind})", values[0]
@@ -79,6 +87,28 @@ def source(
         unnest = ", ".join(cast for _, cast in arrays)
         clause = f" FROM unnest({unnest}) AS u({', '.join(name for name, _ in arrays)})"
     return exprs, clause, params
+
+
+def update_columns(
+    session: Session,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    key: str = "id",
+    returning: Sequence[str] = (),
+) -> list[Returned]:
+    """``update_rows`` for rows given column by column (every row sets the same columns):
+    the hot path builds these lists directly, never a mapping per row."""
+    if not columns or not columns[key]:
+        return []
+    names = [n for n in columns if n != key]
+    changes = [n for n in names if not n.startswith(WAS)]
+    guards = [n for n in names if n.startswith(WAS)]
+    if is_postgres(session):
+        return _update_pg(session, table, columns, key, changes, guards, returning)
+    by_row = zip(*columns.values(), strict=True)
+    rows = [dict(zip(columns, values, strict=True)) for values in by_row]
+    return _update_other(session, table, rows, key, changes, guards, returning)
 
 
 def update_rows(
@@ -97,41 +127,41 @@ def update_rows(
     """
     shapes: dict[tuple[str, ...], list[Row]] = {}
     for row in rows:
-        shapes.setdefault(tuple(c for c in row if c != key), []).append(row)
+        shapes.setdefault(tuple(row), []).append(row)
     found: list[Returned] = []
     for names, group in shapes.items():
-        changes = [n for n in names if not n.startswith(WAS)]
-        guards = [n for n in names if n.startswith(WAS)]
-        if is_postgres(session):
-            found += _update_pg(session, table, group, key, changes, guards, returning)
-        else:
-            found += _update_other(session, table, group, key, changes, guards, returning)
+        if key not in names:
+            raise ValueError(f"a row without its {key!r}")
+        ordered = (key, *(n for n in names if n != key))
+        columns = {name: [r[name] for r in group] for name in ordered}
+        found += update_columns(session, table, columns, key=key, returning=returning)
     return found
 
 
 def _update_pg(
     session: Session,
     table: Table,
-    rows: Sequence[Row],
+    columns: Mapping[str, Sequence[Any]],
     key: str,
     changes: Sequence[str],
     guards: Sequence[str],
     returning: Sequence[str],
 ) -> list[Returned]:
-    exprs, clause, params = source(session, table, (key, *changes, *guards), rows)
+    ordered = {name: columns[name] for name in (key, *changes, *guards)}
+    exprs, clause, params = source_columns(session, table, ordered)
     sets = ", ".join(f"{c} = {exprs[c]}" for c in changes)
-    where = " AND ".join([f"t.{key} = {exprs[key]}"] + [_guard(g, exprs, rows) for g in guards])
+    where = " AND ".join([f"t.{key} = {exprs[key]}"] + [_guard(g, exprs, columns) for g in guards])
     sql = f"UPDATE {table.name} AS t SET {sets}{clause} WHERE {where}"  # noqa: S608
     if returning:
         sql += " RETURNING " + ", ".join(f"t.{c}" for c in returning)
     return run(session, sql, params)
 
 
-def _guard(name: str, exprs: Mapping[str, str], rows: Sequence[Row]) -> str:
+def _guard(name: str, exprs: Mapping[str, str], columns: Mapping[str, Sequence[Any]]) -> str:
     """``IS NULL`` where every row expects NULL: the planner can estimate that one (and use a
     partial index), while ``IS NOT DISTINCT FROM`` made it scan the whole table."""
     column = f"t.{_column(name)}"
-    if all(r[name] is None for r in rows):
+    if all(v is None for v in columns[name]):
         return f"{column} IS NULL"
     return f"{column} IS NOT DISTINCT FROM {exprs[name]}"
 

@@ -18,7 +18,7 @@ from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.dnc.service import add_number
 from outbound.engine import store
-from outbound.engine.decisions import decide
+from outbound.engine.decisions import Decision, decide
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
 from outbound.models import Attempt, Contact
@@ -100,60 +100,114 @@ def apply_results(
     if not results:
         return 0
     with db.transaction() as session:
-        first: dict[int, Result] = {}
-        for result in results:
-            first.setdefault(result.attempt_id, result)
-        attempts = _load(session, results, first)
-        rows = store.result_contacts(session, [a.contact_id for a in attempts.values()])
-        contacts = {row.id: _Contact(*row) for row in rows}  # columns in field order
-        touched: dict[int, _Attempt] = {}
-        decided: dict[int, _Contact] = {}
-        released: Counter[int] = Counter()
-        for result in results:
-            attempt = attempts.get(result.attempt_id)
-            contact = contacts.get(attempt.contact_id) if attempt else None
-            if attempt is None or contact is None:
+        return _apply(session, results, runtime, now, default_sms_expiry)
+
+
+def _apply(
+    session: Session,
+    results: Sequence[Result],
+    runtime: Runtimes,
+    now: datetime,
+    default_sms_expiry: int,
+) -> int:
+    first: dict[int, Result] = {}
+    for result in results:
+        first.setdefault(result.attempt_id, result)
+    attempts, contacts = _load(session, results, first)
+    touched: dict[int, _Attempt] = {}
+    decided: dict[int, _Contact] = {}
+    released: Counter[int] = Counter()
+    decisions: dict[tuple[int, int, int, Outcome], Decision | None] = {}
+    for result in results:
+        attempt = attempts.get(result.attempt_id)
+        contact = contacts.get(attempt.contact_id) if attempt else None
+        if attempt is None:
+            continue
+        if first.get(attempt.id) is result:  # this result ended the attempt
+            released[attempt.campaign_id] += 1
+            if contact is None or not _waiting_for(contact, attempt, ContactState.SENT_TO_DIALER):
                 continue
-            if first.get(attempt.id) is result:  # this result ended the attempt
-                released[attempt.campaign_id] += 1
-                if _decide(session, attempt, contact, result, runtime, now, default_sms_expiry):
-                    decided[contact.id] = contact
-                continue
-            if result.outcome in LATE:
-                touched[attempt.id] = attempt
-            if _late(session, attempt, contact, result, runtime, now):
+            decision = _decision(
+                decisions, attempt, contact, result, runtime, now, default_sms_expiry
+            )
+            if decision is not None:
+                apply_decision(
+                    session,
+                    contact,
+                    decision,
+                    outcome=result.outcome,
+                    number=attempt.phone_number,
+                    now=now,
+                )
                 decided[contact.id] = contact
-        store.update_attempts(
-            session,
-            [
-                {"id": a.id, "outcome": a.outcome, "raw_result": a.raw_result}
-                for a in touched.values()
-            ],
-        )
-        changed = _write(session, decided.values())
-        store.release_in_flight(session, released)
+            continue
+        if contact is None:
+            continue
+        if result.outcome in LATE:
+            touched[attempt.id] = attempt
+        if _late(session, attempt, contact, result, runtime, now):
+            decided[contact.id] = contact
+    store.update_attempts(
+        session,
+        [{"id": a.id, "outcome": a.outcome, "raw_result": a.raw_result} for a in touched.values()],
+    )
+    changed = _write(session, decided.values())
+    store.release_in_flight(session, released)
     return changed
+
+
+def _decision(
+    cache: dict[tuple[int, int, int, Outcome], Decision | None],
+    attempt: _Attempt,
+    contact: _Contact,
+    result: Result,
+    runtime: Runtimes,
+    now: datetime,
+    default_sms_expiry: int,
+) -> Decision | None:
+    """The strategy's next step for a contact that was waiting for this result; ``None``
+    when its campaign is gone. Pure in its key (``now`` is the batch's): computed once per
+    campaign, position, attempts made and outcome."""
+    key = (attempt.campaign_id, attempt.strategy_position, contact.attempt_count, result.outcome)
+    if result.callback_at is None and key in cache:
+        return cache[key]
+    rt = runtime(attempt.campaign_id)
+    decision = (
+        None
+        if rt is None
+        else decide(
+            rt.plan,
+            position=attempt.strategy_position,
+            attempts_made=contact.attempt_count,
+            outcome=result.outcome,
+            now=now,
+            callback_at=result.callback_at,
+            default_sms_expiry_minutes=default_sms_expiry,
+        )
+    )
+    if result.callback_at is None:
+        cache[key] = decision
+    return decision
 
 
 def _load(
     session: Session, results: Sequence[Result], first: dict[int, Result]
-) -> dict[int, _Attempt]:
-    """End the attempts these results are the first for; load those that had ended already
-    but may take a late receipt. ``first`` keeps only the attempts ended here."""
-    ending = [
+) -> tuple[dict[int, _Attempt], dict[int, _Contact]]:
+    """End the attempts these results are the first for, and read their contacts; load
+    those that had ended already but may take a late receipt. ``first`` keeps only the
+    attempts ended here."""
+    ending = list(first.values())
+    ended, contact_rows = store.end_attempts_reading_contacts(
+        session,
         {
-            "id": r.attempt_id,
-            "ended_at": r.at,
-            "outcome": r.outcome,
-            "raw_result": r.raw[:255],
-            "was_ended_at": None,  # only an attempt still open takes its first result
-        }
-        for r in first.values()
-    ]
+            "id": [r.attempt_id for r in ending],
+            "ended_at": [r.at for r in ending],
+            "outcome": [r.outcome for r in ending],
+            "raw_result": [r.raw[:255] for r in ending],
+        },
+    )
     attempts: dict[int, _Attempt] = {}
-    for attempt_id, contact_id, campaign_id, position, number in store.end_attempts(
-        session, ending
-    ):
+    for attempt_id, contact_id, campaign_id, position, number in ended:
         result = first[attempt_id]
         attempts[attempt_id] = _Attempt(
             attempt_id,
@@ -170,60 +224,36 @@ def _load(
     late = [r.attempt_id for r in results if r.attempt_id not in attempts and r.outcome in LATE]
     for row in store.ended_attempts(session, late):
         attempts[row.id] = _Attempt(*row)  # columns in field order
-    return attempts
-
-
-def _decide(
-    session: Session,
-    attempt: _Attempt,
-    contact: _Contact,
-    result: Result,
-    runtime: Runtimes,
-    now: datetime,
-    default_sms_expiry: int,
-) -> bool:
-    """The strategy's next step for a contact that was waiting for this result."""
-    if not _waiting_for(contact, attempt, ContactState.SENT_TO_DIALER):
-        return False
-    rt = runtime(attempt.campaign_id)
-    if rt is None:
-        return False
-    decision = decide(
-        rt.plan,
-        position=attempt.strategy_position,
-        attempts_made=contact.attempt_count,
-        outcome=result.outcome,
-        now=now,
-        callback_at=result.callback_at,
-        default_sms_expiry_minutes=default_sms_expiry,
-    )
-    apply_decision(
-        session, contact, decision, outcome=result.outcome, number=attempt.phone_number, now=now
-    )
-    return True
+    missing = {a.contact_id for a in attempts.values()} - set(contact_rows)
+    for row in store.result_contacts(session, sorted(missing)):
+        contact_rows[row.id] = row
+    contacts = {
+        contact_id: _Contact(row[0], ContactState(row[1]), *row[2:])  # columns in field order
+        for contact_id, row in contact_rows.items()
+    }
+    return attempts, contacts
 
 
 def _write(session: Session, contacts: Iterable[_Contact]) -> int:
     """Only where the contact still waits as it was read: nothing else may have moved it
     meanwhile (its attempt is locked by this transaction; a late receipt races only the
     SMS-expiry sweep, and whichever commits first wins)."""
-    stamp = utcnow()
+    rows = list(contacts)
+    if not rows:
+        return 0
     return store.update_contacts_guarded(
         session,
-        [
-            {
-                "id": c.id,
-                "state": c.state,
-                "last_outcome": c.last_outcome,
-                "closed_at": c.closed_at,
-                "next_attempt_at": c.next_attempt_at,
-                "next_position": c.next_position,
-                "updated_at": stamp,
-                "was_state": c.was[0],
-                "was_last_attempt_id": c.was[1],
-            }
-            for c in contacts
-        ],
+        {
+            "id": [c.id for c in rows],
+            "state": [c.state for c in rows],
+            "last_outcome": [c.last_outcome for c in rows],
+            "closed_at": [c.closed_at for c in rows],
+            "next_attempt_at": [c.next_attempt_at for c in rows],
+            "next_position": [c.next_position for c in rows],
+            "updated_at": [utcnow()] * len(rows),
+            "was_state": [c.was[0] for c in rows],
+            "was_last_attempt_id": [c.was[1] for c in rows],
+        },
     )
 
 

@@ -153,15 +153,48 @@ def claim_due(
 RETURNED_BY_END = ("id", "contact_id", "campaign_id", "strategy_position", "phone_number")
 
 
-def end_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[bulk.Returned]:
-    """Record results (rows of id, ended_at, outcome, raw_result, and ``was_ended_at: None``)
-    on attempts still open.
+# The first result of each attempt ends it, and the contact waiting for it is read in the
+# same round trip (PostgreSQL): the statement locks the attempts; the contacts are read as
+# they were before it (their update is guarded instead).
+END_AND_READ = """
+WITH ended AS (
+    UPDATE attempts AS t SET {sets}{clause}
+    WHERE t.id = {key} AND t.ended_at IS NULL
+    RETURNING t.id, t.contact_id, t.campaign_id, t.strategy_position, t.phone_number
+)
+SELECT ended.id, ended.contact_id, ended.campaign_id, ended.strategy_position,
+       ended.phone_number, {contact}
+FROM ended LEFT JOIN contacts AS c ON c.id = ended.contact_id
+"""
+RESULT_CONTACT_COLUMNS = tuple(column.key for column in RESULT_CONTACT)
 
-    One statement that both locks and ends: an attempt that already ended (a duplicate, or
-    one the dangling sweep closed) is left alone and not returned. Returns what a decision
-    needs of each attempt ended.
-    """
-    return bulk.update_rows(session, ATTEMPTS, rows, returning=RETURNED_BY_END)
+
+def end_attempts_reading_contacts(
+    session: Session, columns: Mapping[str, Sequence[Any]]
+) -> tuple[list[bulk.Returned], dict[int, AnyRow | bulk.Returned]]:
+    """``end_attempts`` (columns id, ended_at, outcome, raw_result) and the contacts of the
+    attempts ended: (attempts as ``RETURNED_BY_END``, contact id -> ``RESULT_CONTACT`` row)."""
+    if not columns["id"]:
+        return [], {}
+    if not bulk.is_postgres(session):
+        ended = bulk.update_columns(
+            session,
+            ATTEMPTS,
+            {**columns, "was_ended_at": [None] * len(columns["id"])},
+            returning=RETURNED_BY_END,
+        )
+        rows = result_contacts(session, [row[1] for row in ended])
+        return ended, {row.id: row for row in rows}
+    exprs, clause, params = bulk.source_columns(session, ATTEMPTS, columns)
+    sets = ", ".join(f"{name} = {exprs[name]}" for name in columns if name != "id")
+    contact = ", ".join(f"c.{name}" for name in RESULT_CONTACT_COLUMNS)
+    sql = END_AND_READ.format(sets=sets, clause=clause, key=exprs["id"], contact=contact)
+    found = bulk.run(session, sql, params)
+    contacts: dict[int, AnyRow | bulk.Returned] = {}
+    for row in found:
+        if row[5] is not None:
+            contacts[row[5]] = row[5:]
+    return [row[:5] for row in found], contacts
 
 
 def ended_attempts(session: Session, attempt_ids: Sequence[int]) -> list[AnyRow]:
@@ -240,9 +273,9 @@ def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     bulk.update_rows(session, CONTACTS, rows)
 
 
-def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Rows carry ``was_<column>`` guards; returns how many contacts changed."""
-    return len(bulk.update_rows(session, CONTACTS, rows, returning=("id",)))
+def update_contacts_guarded(session: Session, columns: Mapping[str, Sequence[Any]]) -> int:
+    """Columns include ``was_<column>`` guards; returns how many contacts changed."""
+    return len(bulk.update_columns(session, CONTACTS, columns, returning=("id",)))
 
 
 def update_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -6,8 +6,8 @@ import heapq
 import json
 import os
 import random
+import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from outbound.channels.base import ChannelError, InboundSms, Result
@@ -15,12 +15,10 @@ from outbound.channels.base import ChannelError, InboundSms, Result
 Event = Result | InboundSms
 
 
-@dataclass(order=True, slots=True)
-class _Entry:
-    due: datetime
-    seq: int
-    event: Event | None = field(compare=False)  # None: the line frees, nothing is reported
-    final: bool = field(compare=False)  # the hand-over's last event: it frees its line
+# (due, sequence, event or None: the line frees and nothing is reported, final: the
+# hand-over's last event, it frees its line). A plain tuple: the heap compares (due, seq),
+# unique, in C.
+_Entry = tuple[datetime, int, Event | None, bool]
 
 
 class Agenda:
@@ -44,20 +42,21 @@ class Agenda:
 
     def add(self, due: datetime, event: Event | None, *, final: bool) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, _Entry(due, self._seq, event, final))
+        heapq.heappush(self._heap, (due, self._seq, event, final))
 
     def pop_due(self, now: datetime) -> list[Event]:
         events: list[Event] = []
-        while self._heap and self._heap[0].due <= now:
-            entry = heapq.heappop(self._heap)
-            if entry.final:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, _, event, final = heapq.heappop(heap)
+            if final:
                 self._in_flight -= 1
-            if entry.event is not None:
-                events.append(entry.event)
+            if event is not None:
+                events.append(event)
         return events
 
     def next_due(self) -> datetime | None:
-        return self._heap[0].due if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def clear(self) -> None:
         self._heap.clear()
@@ -94,21 +93,48 @@ class Ledger:
             self._fd = None
 
 
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix(z: int) -> int:
+    """SplitMix64's finaliser: a well-spread 64-bit value from any 64-bit input."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+class Draws:
+    """Uniform draws in [0, 1) for one hand-over (a SplitMix64 stream): a few integer
+    operations each, where seeding a ``random.Random`` per call cost more than the call."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, key: int) -> None:
+        self._state = key & _MASK
+
+    def random(self) -> float:
+        self._state = (self._state + _GOLDEN) & _MASK
+        return (_mix(self._state) >> 11) * (1.0 / (1 << 53))
+
+
 class Randomness:
-    """One generator per hand-over, derived from the seed and the attempt.
+    """One stream of draws per hand-over, derived from the seed and the attempt.
 
     An attempt's fate then depends neither on batch order nor on which worker dialled it,
     so a seeded run is reproducible even with several workers.
     """
 
     def __init__(self, seed: int | None) -> None:
-        self._seed = seed if seed is not None else random.SystemRandom().getrandbits(63)
+        chosen = seed if seed is not None else random.SystemRandom().getrandbits(63)
+        self._seed = _mix((chosen * _GOLDEN) & _MASK)
 
-    def for_attempt(self, attempt_id: int, number: str) -> random.Random:
-        return random.Random(f"{self._seed}:{attempt_id}:{number}")
+    def for_attempt(self, attempt_id: int, number: str) -> Draws:
+        attempt = _mix((self._seed ^ attempt_id) & _MASK)
+        return Draws(_mix(attempt ^ zlib.crc32(number.encode())))
 
 
-def delay(seconds: float, rng: random.Random, *, jitter: float, instant: bool) -> timedelta:
+def delay(seconds: float, rng: Draws, *, jitter: float, instant: bool) -> timedelta:
     if instant:
         return timedelta(0)
     spread = 1.0 + jitter * (2.0 * rng.random() - 1.0)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from outbound.channels.base import ChannelError
-from outbound.channels.simulator.agenda import Agenda, Ledger, Randomness, delay
+from outbound.channels.simulator.agenda import Agenda, Draws, Ledger, Randomness, delay
 from outbound.engine.clock import Clock
 
 
@@ -69,7 +68,7 @@ class SimulatedLines:
             self._ledger.record(((i.attempt_id, i.number) for i in items), now)
         return now
 
-    def _delay(self, seconds: float, rng: random.Random) -> timedelta:
+    def _delay(self, seconds: float, rng: Draws) -> timedelta:
         return delay(seconds, rng, jitter=self._options.jitter, instant=self._options.instant)
 
     def next_event(self) -> datetime | None:

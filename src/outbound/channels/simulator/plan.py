@@ -5,12 +5,19 @@ The plan tables are documented in the package docstring; keep the two in step.
 
 from __future__ import annotations
 
-import random
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Protocol
 
 from outbound.strategies.outcomes import Outcome
+
+
+class Uniform(Protocol):
+    def random(self) -> float:
+        """A draw in [0, 1)."""
+
 
 # Last three digits -> the call's outcome and the raw status the dialer reports.
 VOICE_PLAN: dict[str, tuple[Outcome, str]] = {
@@ -91,14 +98,15 @@ class WeightedOutcomes:
         chosen = [(o, w) for o, w in weights.items() if w > 0]
         self._outcomes: Sequence[Outcome] = [o for o, _ in chosen]
         self._cumulative = list(accumulate(w for _, w in chosen))
+        self._total = self._cumulative[-1]
+        self._last = len(self._outcomes) - 1
 
-    def draw(self, rng: random.Random) -> Outcome:
-        return rng.choices(self._outcomes, cum_weights=self._cumulative, k=1)[0]
+    def draw(self, rng: Uniform) -> Outcome:
+        at = bisect_right(self._cumulative, rng.random() * self._total)
+        return self._outcomes[min(at, self._last)]
 
 
-def voice_fate(
-    number: str, rng: random.Random, mix: WeightedOutcomes
-) -> tuple[Outcome, str] | None:
+def voice_fate(number: str, rng: Uniform, mix: WeightedOutcomes) -> tuple[Outcome, str] | None:
     """The outcome and raw status of a call; ``None`` when the call never produces a result."""
     code = plan_code(number)
     if code == NEVER_ANSWERS:
@@ -118,7 +126,7 @@ class SmsOdds:
     reply_text: str
 
 
-def sms_fate(number: str, rng: random.Random, odds: SmsOdds) -> SmsFate:
+def sms_fate(number: str, rng: Uniform, odds: SmsOdds) -> SmsFate:
     code = plan_code(number)
     if code is not None and code in SMS_PLAN:
         return SMS_PLAN[code]
