@@ -334,6 +334,19 @@ def attempts_of_workers(
     return list(session.scalars(query))
 
 
+def workers_with_open_attempts(session: Session, worker_ids: Sequence[str]) -> set[str]:
+    """Which of these workers still have an attempt without a result (locked rows included:
+    a plain read waits for no lock)."""
+    if not worker_ids:
+        return set()
+    query = (
+        select(Attempt.worker_id)
+        .where(Attempt.ended_at.is_(None), Attempt.worker_id.in_(worker_ids))
+        .distinct()
+    )
+    return {w for w in session.scalars(query) if w is not None}
+
+
 def expired_sms(session: Session, *, now: datetime, limit: int) -> list[Contact]:
     query = (
         select(Contact)

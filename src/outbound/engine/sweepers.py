@@ -17,6 +17,7 @@ from outbound.models import Attempt, Worker
 from outbound.strategies.outcomes import Outcome
 
 BATCH = 1000
+RECOVERED = "its worker stopped before a result came"  # the raw result it leaves
 
 
 def sweep_dangling(db: Database, *, now: datetime, timeout: timedelta) -> int:
@@ -27,8 +28,14 @@ def sweep_dangling(db: Database, *, now: datetime, timeout: timedelta) -> int:
         return len(stale)
 
 
-def recover_workers(db: Database, *, me: str, now: datetime, silent_for: timedelta) -> int:
-    """A worker that stopped beating cannot receive its calls' results: end them now."""
+def recover_workers(
+    db: Database, *, me: str, now: datetime, silent_for: timedelta, limit: int = BATCH * 10
+) -> int:
+    """A worker that stopped beating cannot receive its calls' results: end them now.
+
+    A pass ends at most ``limit`` attempts and skips those another transaction holds; a dead
+    worker is marked stopped only once none of its attempts is open any more, so the next
+    pass picks up whatever this one left."""
     with db.transaction() as session:
         dead = list(
             session.scalars(
@@ -41,9 +48,13 @@ def recover_workers(db: Database, *, me: str, now: datetime, silent_for: timedel
         )
         if not dead:
             return 0
-        orphans = store.attempts_of_workers(session, dead, limit=BATCH * 10)
-        _end_all(session, orphans, now=now, why="its worker stopped before a result came")
-        session.execute(update(Worker).where(Worker.id.in_(dead)).values(stopped_at=now))
+        orphans = store.attempts_of_workers(session, dead, limit=limit)
+        _end_all(session, orphans, now=now, why=RECOVERED)
+        session.flush()
+        unfinished = store.workers_with_open_attempts(session, dead)
+        done = [worker for worker in dead if worker not in unfinished]
+        if done:
+            session.execute(update(Worker).where(Worker.id.in_(done)).values(stopped_at=now))
         return len(orphans)
 
 
