@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,7 +17,7 @@ from outbound.engine import sweepers
 from outbound.engine.clock import VirtualClock
 from outbound.models import Attempt, Worker
 from tests.conftest import Account
-from tests.integration.test_engine_flow import START, make_engine, setup_campaign, states
+from tests.integration.test_engine_flow import API, START, make_engine, run, setup_campaign, states
 
 PHONES = ["+14155550200", "+14155550486", "+14155550404"]
 LATER = START + timedelta(minutes=10)  # the ghost went silent long before
@@ -79,3 +82,80 @@ def test_an_attempt_locked_elsewhere_is_recovered_once_free(
         attempt = session.get(Attempt, held)
         assert attempt is not None and attempt.raw_result == sweepers.RECOVERED
     assert set(states(db, campaign).values()) == {ContactState.DANGLING}
+
+
+POISONED = "+14155550404"  # its result cannot be written: a trigger refuses it
+
+
+@contextmanager
+def _refusing(db: Database, *, sqlstate: str = "P0001") -> Iterator[None]:
+    """A real database that refuses to record the result of one number's attempt (the
+    dangling sweep, which records no outcome, is let through)."""
+    when = f"NEW.phone_number = '{POISONED}' AND NEW.outcome IS NOT NULL"
+    if db.engine.dialect.name == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_result() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"RAISE EXCEPTION 'refused' USING ERRCODE = '{sqlstate}'; END $$",
+            f"CREATE TRIGGER refuse_result BEFORE UPDATE ON attempts FOR EACH ROW WHEN ({when}) "
+            "EXECUTE FUNCTION refuse_result()",
+        ]
+        drop = [
+            "DROP TRIGGER IF EXISTS refuse_result ON attempts",
+            "DROP FUNCTION IF EXISTS refuse_result()",
+        ]
+    else:
+        create = [
+            f"CREATE TRIGGER refuse_result BEFORE UPDATE ON attempts FOR EACH ROW WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = ["DROP TRIGGER IF EXISTS refuse_result"]
+    with db.engine.begin() as conn:
+        for statement in create:
+            conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))
+
+
+def test_one_result_that_cannot_be_recorded_costs_no_other_its_outcome(
+    client: TestClient, admin: Account, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    client.patch(f"{API}/settings", json={"dangling_timeout_minutes": 5}, headers=admin.headers)
+    phones = ["+14155550200", POISONED, "+14155550603"]
+    campaign = setup_campaign(client, admin, strategy=ONE_CALL, phones=phones)
+    clock = VirtualClock(START)
+    engine = make_engine(db, clock, instant=True)  # the three results come in one batch
+    with _refusing(db), caplog.at_level(logging.ERROR, logger="outbound.engine.results"):
+        run(engine, clock, until=START + timedelta(hours=1))
+    final = states(db, campaign)
+    assert final["+14155550200"] is ContactState.CONNECTED
+    assert final["+14155550603"] is ContactState.NOT_CONNECTED
+    assert final[POISONED] is ContactState.DANGLING  # left to the sweep, never redialled
+    assert any("cannot be recorded" in r.getMessage() for r in caplog.records)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Attempt)) == len(phones)
+
+
+def test_results_the_database_cannot_take_yet_are_recorded_later(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a deadlock-class refusal is raised by a PostgreSQL trigger")
+    phones = ["+14155550200", POISONED, "+14155550603"]
+    campaign = setup_campaign(client, admin, strategy=ONE_CALL, phones=phones)
+    clock = VirtualClock(START)
+    engine = make_engine(db, clock, instant=True)
+    engine.register()
+    with _refusing(db, sqlstate="40P01"):  # deadlock detected: the database, not the result
+        engine.step()  # dials the three
+        engine.step()  # their results meet the refusal: all kept for later
+        assert set(states(db, campaign).values()) == {ContactState.SENT_TO_DIALER}
+    clock.advance(timedelta(seconds=1))
+    engine.step()
+    final = states(db, campaign)
+    assert final["+14155550200"] is ContactState.CONNECTED
+    assert final[POISONED] is ContactState.NOT_CONNECTED  # invalid number
+    assert final["+14155550603"] is ContactState.NOT_CONNECTED

@@ -16,8 +16,10 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 Row = Mapping[str, Any]
@@ -33,9 +35,12 @@ def run(session: Session, sql: str, params: Mapping[str, Any]) -> list[Returned]
     """A psycopg statement (``%(name)b`` parameters) on the session's connection; its rows."""
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    except psycopg.Error as exc:  # raised as SQLAlchemy raises it from its own statements
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 def _plain(value: Any) -> Any:

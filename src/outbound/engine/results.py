@@ -6,11 +6,13 @@ ended (a duplicate, or one that arrives after the contact went Dangling) changes
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from outbound.channels.base import InboundSms, Result
@@ -25,6 +27,7 @@ from outbound.models import Attempt, Contact
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
 
+log = logging.getLogger(__name__)
 STOP_WORDS = frozenset(
     {
         "STOP",
@@ -83,6 +86,18 @@ class _Contact:
         self.was = (self.state, self.last_attempt_id)
 
 
+# The database, not the result: unreachable, restarting, a deadlock or a busy SQLite file.
+# Whatever meets one of these is offered again later, never dropped.
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+@dataclass
+class Applied:
+    changed: int = 0  # contacts changed
+    retry: list[Result] = field(default_factory=list)  # the database failed: offer them again
+    failed: list[Result] = field(default_factory=list)  # unrecordable: logged, left to sweeps
+
+
 def apply_results(
     db: Database,
     results: Sequence[Result],
@@ -90,17 +105,51 @@ def apply_results(
     runtime: Runtimes,
     now: datetime,
     default_sms_expiry: int,
-) -> int:
-    """Record each result; returns how many contacts changed.
+) -> Applied:
+    """Record each result. Never loses one silently.
 
     An attempt's first result ends it in the same statement that locks it; the contacts'
     changes are made in memory (a batch may hold two results for one attempt: an SMS
     accepted, then delivered) and written in one guarded statement.
+
+    A batch that fails is rolled back and applied again result by result, so one result
+    that cannot be recorded (logged, its attempt left open for the dangling sweep) costs no
+    other its outcome. Results that meet an unavailable database come back in ``retry``:
+    applying a result again is harmless (an attempt takes only its first result).
     """
     if not results:
-        return 0
-    with db.transaction() as session:
-        return _apply(session, results, runtime, now, default_sms_expiry)
+        return Applied()
+    try:
+        with db.transaction() as session:
+            return Applied(_apply(session, results, runtime, now, default_sms_expiry))
+    except UNAVAILABLE as exc:
+        log.warning(
+            "recording %d results failed, the database is unavailable: %s", len(results), exc
+        )
+        return Applied(retry=list(results))
+    except Exception:
+        if len(results) == 1:
+            log.exception("the result for attempt %d cannot be recorded", results[0].attempt_id)
+            return Applied(failed=list(results))
+        log.exception("recording %d results failed; recording them one by one", len(results))
+    applied = Applied()
+    for i, result in enumerate(results):
+        try:
+            with db.transaction() as session:
+                applied.changed += _apply(session, [result], runtime, now, default_sms_expiry)
+        except UNAVAILABLE as exc:
+            log.warning("the database became unavailable while recording results: %s", exc)
+            applied.retry = list(results[i:])
+            break
+        except Exception:
+            log.exception(
+                "the result %s for attempt %d cannot be recorded; the attempt stays open until "
+                "the dangling sweep closes it",
+                result.outcome.value,
+                result.attempt_id,
+            )
+            applied.failed.append(result)
+    return applied
 
 
 def _apply(

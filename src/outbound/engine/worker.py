@@ -61,6 +61,7 @@ class Engine:
         self._others: dict[int, CampaignRuntime] = {}  # stopped, whose results still arrive
         self._pacing_wait: datetime | None = None
         self._due: dict[str, datetime] = {}
+        self._backlog: list[Result] = []  # results the database could not take yet
         self.batch = 500
         self.dangling_timeout = timedelta(minutes=60)
         self.sms_expiry = 1440
@@ -161,10 +162,7 @@ class Engine:
         found = self.dialer.poll(now)
         sms_results, inbound = self.sms.poll(now)
         found += sms_results
-        if found:
-            results.apply_results(
-                self.db, found, runtime=self.runtime, now=now, default_sms_expiry=self.sms_expiry
-            )
+        self._record(found, now)
         if inbound:
             results.apply_inbound(self.db, inbound, runtime=self.runtime, now=now)
 
@@ -208,10 +206,27 @@ class Engine:
     def _hand_over(self, handover: dispatcher.Handover, now: datetime) -> None:
         refused = _offer(self.dialer.dial, handover.dials, now)
         refused += _offer(self.sms.send, handover.messages, now)
-        if refused:
-            results.apply_results(
-                self.db, refused, runtime=self.runtime, now=now, default_sms_expiry=self.sms_expiry
+        self._record(refused, now)
+
+    def _record(self, found: list[Result], now: datetime) -> None:
+        """Apply results, with those the database could not take before, oldest first.
+
+        A result kept longer than the dangling timeout is given up: the sweep has closed its
+        attempt by then (and would ignore it anyway)."""
+        kept = [r for r in self._backlog if r.at >= now - self.dangling_timeout]
+        if len(kept) < len(self._backlog):
+            log.warning(
+                "%d results waited too long for the database; their calls end Dangling",
+                len(self._backlog) - len(kept),
             )
+        pending = kept + found
+        if not pending:
+            self._backlog = []
+            return
+        applied = results.apply_results(
+            self.db, pending, runtime=self.runtime, now=now, default_sms_expiry=self.sms_expiry
+        )
+        self._backlog = applied.retry
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, *, until: Callable[[], bool] | None = None) -> None:
