@@ -11,7 +11,7 @@ from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.config import Config
 from outbound.db.engine import Database
 from outbound.engine.clock import Clock, SystemClock
-from outbound.engine.worker import Engine, Timing
+from outbound.engine.worker import Connections, Engine, Timing
 from outbound.settings.service import get_settings
 
 log = logging.getLogger(__name__)
@@ -26,14 +26,26 @@ def timing_from(config: Config) -> Timing:
 
 
 def build_engine(
-    db: Database, *, clock: Clock | None = None, timing: Timing | None = None
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    timing: Timing | None = None,
+    worker_id: str | None = None,
 ) -> Engine:
     clock = clock or SystemClock()
     with db.transaction() as session:
         settings = get_settings(session)
     dialer = build_dialer(settings.dialer.kind, settings.dialer.options, clock)
     sms = build_sms_gateway(settings.sms_gateway.kind, settings.sms_gateway.options, clock)
-    return Engine(db, clock=clock, dialer=dialer, sms=sms, timing=timing)
+    return Engine(
+        db,
+        clock=clock,
+        dialer=dialer,
+        sms=sms,
+        timing=timing,
+        worker_id=worker_id,
+        connections=Connections.of(settings),  # a change in the settings reaches it
+    )
 
 
 class EngineThread:
@@ -50,5 +62,4 @@ class EngineThread:
     def stop(self, timeout: float = 10.0) -> None:
         self.engine.stop()
         self._thread.join(timeout)
-        self.engine.dialer.close()
-        self.engine.sms.close()
+        self.engine.close_channels()

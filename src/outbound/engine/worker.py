@@ -15,19 +15,33 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from outbound.channels.base import ChannelError, Dial, Dialer, Result, Sms, SmsGateway
+from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.db.engine import Database
 from outbound.engine import dispatcher, results, store, sweepers
 from outbound.engine.clock import Clock
 from outbound.engine.pacing import FairShare
 from outbound.engine.runtime import CampaignRuntime, load_running
 from outbound.models import Worker
+from outbound.settings.schemas import SettingsOut
 from outbound.settings.service import get_settings
 from outbound.strategies.outcomes import Outcome
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Connections:
+    """A dialer's and an SMS gateway's settings (kind and options), as stored."""
+
+    dialer: dict[str, Any]
+    sms_gateway: dict[str, Any]
+
+    @classmethod
+    def of(cls, settings: SettingsOut) -> Connections:
+        return cls(settings.dialer.model_dump(), settings.sms_gateway.model_dump())
 
 
 @dataclass
@@ -49,8 +63,15 @@ class Engine:
         sms: SmsGateway,
         worker_id: str | None = None,
         timing: Timing | None = None,
+        connections: Connections | None = None,
     ) -> None:
+        """``connections``: the settings the channels were built from; given, the engine
+        follows their changes (else it keeps the channels it was handed)."""
         self.db, self.clock, self.dialer, self.sms = db, clock, dialer, sms
+        self.connections = connections
+        # Replaced channels, polled until their in-flight results are in, then closed.
+        self._old_dialers: list[tuple[Dialer, datetime]] = []
+        self._old_sms: list[tuple[SmsGateway, datetime]] = []
         self.worker_id = (
             worker_id or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
@@ -100,6 +121,54 @@ class Engine:
             self.sms_expiry = settings.default_sms_expiry_minutes
             self._running = {rt.id: rt for rt in load_running(session)}
             self._others.clear()
+        self._reconnect(settings, now)
+
+    def _reconnect(self, settings: SettingsOut, now: datetime) -> None:
+        """A changed dialer or SMS gateway setting takes effect now: new attempts go to a
+        channel built from it; the old one is still polled for its calls in flight and
+        closed once they are in (what never comes is left to the dangling sweep)."""
+        if self.connections is None:
+            return
+        wanted = Connections.of(settings)
+        if wanted.dialer != self.connections.dialer:
+            try:
+                dialer = build_dialer(settings.dialer.kind, settings.dialer.options, self.clock)
+            except Exception:
+                log.exception("cannot build the dialer from the changed settings; keeping the old")
+            else:
+                log.info("dialer settings changed: new calls go to the new %s", dialer.name)
+                self._old_dialers.append((self.dialer, now))
+                self.dialer, self.connections.dialer = dialer, wanted.dialer
+        if wanted.sms_gateway != self.connections.sms_gateway:
+            kind, options = settings.sms_gateway.kind, settings.sms_gateway.options
+            try:
+                sms = build_sms_gateway(kind, options, self.clock)
+            except Exception:
+                log.exception("cannot build the SMS gateway from the changed settings; keeping it")
+            else:
+                log.info("SMS gateway settings changed: new messages go to the new %s", sms.name)
+                self._old_sms.append((self.sms, now))
+                self.sms, self.connections.sms_gateway = sms, wanted.sms_gateway
+
+    def _retire(self, now: datetime) -> None:
+        """Close the replaced channels that have nothing more to report."""
+
+        def drained(channel: Dialer | SmsGateway, since: datetime) -> bool:
+            if channel.next_event() is None or now - since > self.dangling_timeout:
+                channel.close()
+                return True
+            return False
+
+        self._old_dialers = [(c, t) for c, t in self._old_dialers if not drained(c, t)]
+        self._old_sms = [(c, t) for c, t in self._old_sms if not drained(c, t)]
+
+    def close_channels(self) -> None:
+        channels: list[Dialer | SmsGateway] = [self.dialer, self.sms]
+        channels += [c for c, _ in self._old_dialers] + [c for c, _ in self._old_sms]
+        for channel in channels:
+            channel.close()
+        self._old_dialers.clear()
+        self._old_sms.clear()
 
     def runtime(self, campaign_id: int) -> CampaignRuntime | None:
         """A campaign's runtime; a stopped campaign's is loaded too (its results still count)."""
@@ -138,7 +207,9 @@ class Engine:
         On the wall clock the cap keeps the loop responsive to uploads and starts; on a
         virtual clock (forecasts, tests) a long cap lets time jump from event to event.
         """
-        upcoming = [now + self.timing.idle, self.dialer.next_event(), self.sms.next_event()]
+        channels: list[Dialer | SmsGateway] = [self.dialer, self.sms]
+        channels += [c for c, _ in self._old_dialers] + [c for c, _ in self._old_sms]
+        upcoming = [now + self.timing.idle, *(c.next_event() for c in channels)]
         with self.db.transaction() as session:
             due = store.next_due(session, list(self._running))
             expiry = store.next_sms_expiry(session, list(self._running))
@@ -162,7 +233,15 @@ class Engine:
         found = self.dialer.poll(now)
         sms_results, inbound = self.sms.poll(now)
         found += sms_results
+        for dialer, _ in self._old_dialers:
+            found += dialer.poll(now)
+        for sms, _ in self._old_sms:
+            more, more_inbound = sms.poll(now)
+            found += more
+            inbound += more_inbound
         self._record(found, now)
+        if self._old_dialers or self._old_sms:
+            self._retire(now)
         if inbound:
             results.apply_inbound(self.db, inbound, runtime=self.runtime, now=now)
 
