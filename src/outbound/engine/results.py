@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from outbound.channels.base import InboundSms, Result
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.dnc.service import add_number
-from outbound.engine import store
+from outbound.engine import bulk, store
 from outbound.engine.decisions import Decision, decide
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
@@ -159,6 +160,8 @@ def _apply(
     now: datetime,
     default_sms_expiry: int,
 ) -> int:
+    if bulk.is_postgres(session) and _only_first(results):
+        return _apply_first(session, results, runtime, now, default_sms_expiry)
     first: dict[int, Result] = {}
     for result in results:
         first.setdefault(result.attempt_id, result)
@@ -177,7 +180,14 @@ def _apply(
             if contact is None or not _waiting_for(contact, attempt, ContactState.SENT_TO_DIALER):
                 continue
             decision = _decision(
-                decisions, attempt, contact, result, runtime, now, default_sms_expiry
+                decisions,
+                attempt.campaign_id,
+                attempt.strategy_position,
+                contact.attempt_count,
+                result,
+                runtime,
+                now,
+                default_sms_expiry,
             )
             if decision is not None:
                 apply_decision(
@@ -205,10 +215,78 @@ def _apply(
     return changed
 
 
+def _only_first(results: Sequence[Result]) -> bool:
+    """Each result is its attempt's only one in the batch, and none may follow an ended
+    attempt (a delivery receipt): the common case of calls, which needs no contact read."""
+    ids = {r.attempt_id for r in results}
+    return len(ids) == len(results) and not any(r.outcome in LATE for r in results)
+
+
+def _apply_first(
+    session: Session,
+    results: Sequence[Result],
+    runtime: Runtimes,
+    now: datetime,
+    default_sms_expiry: int,
+) -> int:
+    """PostgreSQL, results that each end their attempt: two statements and no contact read.
+    The decision needs only the attempt (its number is the contact's attempt count while the
+    contact waits for it); the write applies where the contact still waits for it."""
+    by_id = {r.attempt_id: r for r in results}
+    ended = store.end_attempts_pg(
+        session,
+        {
+            "id": list(by_id),
+            "ended_at": [r.at for r in results],
+            "outcome": [r.outcome for r in results],
+            "raw_result": [r.raw[:255] for r in results],
+        },
+    )
+    cache: dict[tuple[int, int, int, Outcome], Decision | None] = {}
+    released: Counter[int] = Counter()
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("id", "attempt", "number", "state", "outcome", "closed", "due")
+    }
+    columns["position"] = []
+    stops: dict[int, str] = {}
+    for attempt_id, contact_id, campaign_id, position, phone, number in ended:
+        released[campaign_id] += 1
+        result = by_id[attempt_id]
+        decision = _decision(
+            cache, campaign_id, position, number, result, runtime, now, default_sms_expiry
+        )
+        if decision is None:
+            continue
+        closed = decision.closed
+        columns["id"].append(contact_id)
+        columns["attempt"].append(attempt_id)
+        columns["number"].append(number)
+        columns["state"].append(decision.state.value)
+        columns["outcome"].append(result.outcome.value)
+        columns["closed"].append(now if closed else None)
+        columns["due"].append(None if closed else decision.due_at)
+        columns["position"].append(None if closed else decision.next_position)
+        if decision.add_to_dnc:
+            stops[contact_id] = phone
+    changed = store.decide_waiting_pg(session, columns)
+    for contact_id in sorted(changed & set(stops)):
+        add_number(
+            session,
+            stops[contact_id],
+            campaign_id=None,
+            source="sms_stop",
+            note="STOP reply",
+            now=now,
+        )
+    store.release_in_flight(session, released)
+    return len(changed)
+
+
 def _decision(
     cache: dict[tuple[int, int, int, Outcome], Decision | None],
-    attempt: _Attempt,
-    contact: _Contact,
+    campaign_id: int,
+    position: int,
+    attempts_made: int,
     result: Result,
     runtime: Runtimes,
     now: datetime,
@@ -217,17 +295,17 @@ def _decision(
     """The strategy's next step for a contact that was waiting for this result; ``None``
     when its campaign is gone. Pure in its key (``now`` is the batch's): computed once per
     campaign, position, attempts made and outcome."""
-    key = (attempt.campaign_id, attempt.strategy_position, contact.attempt_count, result.outcome)
+    key = (campaign_id, position, attempts_made, result.outcome)
     if result.callback_at is None and key in cache:
         return cache[key]
-    rt = runtime(attempt.campaign_id)
+    rt = runtime(campaign_id)
     decision = (
         None
         if rt is None
         else decide(
             rt.plan,
-            position=attempt.strategy_position,
-            attempts_made=contact.attempt_count,
+            position=position,
+            attempts_made=attempts_made,
             outcome=result.outcome,
             now=now,
             callback_at=result.callback_at,
@@ -352,40 +430,51 @@ def _late(
 
 def apply_inbound(
     db: Database, messages: Sequence[InboundSms], *, runtime: Runtimes, now: datetime
-) -> int:
-    """Customer replies: STOP puts the number on the global DNC list; a reply closes."""
-    changed = 0
-    for message in messages:
-        with db.transaction() as session:
-            stop = is_stop(message.text)
-            if stop:
-                add_number(
-                    session,
-                    message.number,
-                    campaign_id=None,
-                    source="sms_stop",
-                    note="STOP reply",
-                    now=now,
-                )
-            attempt = store.latest_sms_attempt(session, message.number)
-            if attempt is None:
-                continue
-            contact = store.contacts_by_id(session, [attempt.contact_id])[attempt.contact_id]
-            if not _waiting_for(contact, attempt, ContactState.SMS_SENT):
-                continue
-            rt = runtime(attempt.campaign_id)
-            if rt is None:
-                continue
-            outcome = Outcome.SMS_STOP if stop else Outcome.SMS_REPLY
-            attempt.outcome = outcome
-            attempt.raw_result = f"reply: {message.text}"[:255]
-            decision = decide(
-                rt.plan,
-                position=attempt.strategy_position,
-                attempts_made=contact.attempt_count,
-                outcome=outcome,
+) -> list[InboundSms]:
+    """Customer replies: STOP puts the number on the global DNC list; a reply closes.
+
+    Each message in its own transaction; returns those to offer again (the database was
+    unavailable). One that cannot be recorded otherwise is logged and skipped."""
+    for i, message in enumerate(messages):
+        try:
+            _inbound(db, message, runtime=runtime, now=now)
+        except UNAVAILABLE as exc:
+            log.warning("the database is unavailable to record inbound messages: %s", exc)
+            return list(messages[i:])
+        except Exception:
+            log.exception("the message from %s cannot be recorded", message.number)
+    return []
+
+
+def _inbound(db: Database, message: InboundSms, *, runtime: Runtimes, now: datetime) -> None:
+    with db.transaction() as session:
+        stop = is_stop(message.text)
+        if stop:
+            add_number(
+                session,
+                message.number,
+                campaign_id=None,
+                source="sms_stop",
+                note="STOP reply",
                 now=now,
             )
-            apply_decision(session, contact, decision, outcome=outcome, number=None, now=now)
-            changed += 1
-    return changed
+        attempt = store.latest_sms_attempt(session, message.number)
+        if attempt is None:
+            return
+        contact = store.contacts_by_id(session, [attempt.contact_id])[attempt.contact_id]
+        if not _waiting_for(contact, attempt, ContactState.SMS_SENT):
+            return
+        rt = runtime(attempt.campaign_id)
+        if rt is None:
+            return
+        outcome = Outcome.SMS_STOP if stop else Outcome.SMS_REPLY
+        attempt.outcome = outcome
+        attempt.raw_result = f"reply: {message.text}"[:255]
+        decision = decide(
+            rt.plan,
+            position=attempt.strategy_position,
+            attempts_made=contact.attempt_count,
+            outcome=outcome,
+            now=now,
+        )
+        apply_decision(session, contact, decision, outcome=outcome, number=None, now=now)

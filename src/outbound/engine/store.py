@@ -167,6 +167,44 @@ SELECT ended.id, ended.contact_id, ended.campaign_id, ended.strategy_position,
 FROM ended LEFT JOIN contacts AS c ON c.id = ended.contact_id
 """
 RESULT_CONTACT_COLUMNS = tuple(column.key for column in RESULT_CONTACT)
+END_ONLY = """
+UPDATE attempts AS t SET {sets}{clause}
+WHERE t.id = {key} AND t.ended_at IS NULL
+RETURNING t.id, t.contact_id, t.campaign_id, t.strategy_position, t.phone_number, t.number
+"""
+# The decisions for contacts still waiting for the attempt that just ended (its number is
+# their attempt count): a closing one keeps the contact's next position, an open one its
+# closing time (``NULL`` in the arrays).
+DECIDE_WAITING = """
+UPDATE contacts AS t
+SET state = u.state, last_outcome = u.outcome, closed_at = coalesce(u.closed, t.closed_at),
+    next_attempt_at = u.due, next_position = coalesce(u.position, t.next_position),
+    updated_at = %(stamp)b
+FROM unnest(%(id)b::bigint[], %(attempt)b::bigint[], %(number)b::int[], %(state)b::text[],
+            %(outcome)b::text[], %(closed)b::timestamptz[], %(due)b::timestamptz[],
+            %(position)b::int[]) AS u(id, attempt, number, state, outcome, closed, due, position)
+WHERE t.id = u.id AND t.state = %(waiting)b AND t.last_attempt_id = u.attempt
+  AND t.attempt_count = u.number
+RETURNING t.id
+"""
+
+
+def end_attempts_pg(session: Session, columns: Mapping[str, Sequence[Any]]) -> list[bulk.Returned]:
+    """PostgreSQL: end the open attempts among these (columns id, ended_at, outcome,
+    raw_result); returns id, contact id, campaign id, strategy position, phone number and
+    number of each attempt ended."""
+    exprs, clause, params = bulk.source_columns(session, ATTEMPTS, columns)
+    sets = ", ".join(f"{name} = {exprs[name]}" for name in columns if name != "id")
+    return bulk.run(session, END_ONLY.format(sets=sets, clause=clause, key=exprs["id"]), params)
+
+
+def decide_waiting_pg(session: Session, columns: Mapping[str, Sequence[Any]]) -> set[int]:
+    """PostgreSQL: apply decisions to the contacts still waiting for their attempt (columns
+    id, attempt, number, state, outcome, closed, due, position); returns those changed."""
+    if not columns["id"]:
+        return set()
+    params = dict(columns) | {"stamp": utcnow(), "waiting": ContactState.SENT_TO_DIALER.value}
+    return {row[0] for row in bulk.run(session, DECIDE_WAITING, params)}
 
 
 def end_attempts_reading_contacts(

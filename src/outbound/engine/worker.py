@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from outbound.channels.base import ChannelError, Dial, Dialer, Result, Sms, SmsGateway
+from outbound.channels.base import (
+    ChannelError,
+    Dial,
+    Dialer,
+    InboundSms,
+    Result,
+    Sms,
+    SmsGateway,
+)
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.db.engine import Database
 from outbound.engine import dispatcher, results, store, sweepers
@@ -83,6 +91,7 @@ class Engine:
         self._pacing_wait: datetime | None = None
         self._due: dict[str, datetime] = {}
         self._backlog: list[Result] = []  # results the database could not take yet
+        self._inbound_backlog: list[InboundSms] = []  # and replies
         self.batch = 500
         self.dangling_timeout = timedelta(minutes=60)
         self.sms_expiry = 1440
@@ -242,8 +251,10 @@ class Engine:
         self._record(found, now)
         if self._old_dialers or self._old_sms:
             self._retire(now)
-        if inbound:
-            results.apply_inbound(self.db, inbound, runtime=self.runtime, now=now)
+        inbound = self._inbound_backlog + inbound
+        self._inbound_backlog = results.apply_inbound(
+            self.db, inbound, runtime=self.runtime, now=now
+        )
 
     def _dispatch_round(self, now: datetime) -> int:
         """One pass over the started campaigns with contacts due, fairest first, a chunk of
