@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
+from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -31,12 +32,13 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def run(session: Session, sql: str, params: Mapping[str, Any]) -> list[Returned]:
-    """A psycopg statement (``%(name)b`` parameters) on the session's connection; its rows."""
+def run(session: Session, sql: str, params: Mapping[str, Any], *, named: bool = False) -> list[Any]:
+    """A psycopg statement (``%(name)b`` parameters) on the session's connection; its rows
+    (tuples, or named tuples when ``named``)."""
     driver = session.connection().connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor() as cursor:
+        with driver.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
     except psycopg.Error as exc:  # raised as SQLAlchemy raises it from its own statements

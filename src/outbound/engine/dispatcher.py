@@ -21,7 +21,6 @@ from outbound.channels.base import Dial, Sms
 from outbound.contacts.states import ContactState
 from outbound.contacts.zones import zones_for
 from outbound.db.engine import Database
-from outbound.dnc.service import listed_for
 from outbound.engine import store
 from outbound.engine.decisions import PlanAttempt, number_for
 from outbound.engine.pacing import allowance, refill
@@ -206,7 +205,7 @@ def _dnc_gate(session: Session, chunk: _Chunk, *, now: datetime) -> None:
     wanted: dict[int, list[str]] = {}
     for rt, go in chunk.chosen:
         wanted.setdefault(rt.id, []).append(go.number)
-    listed = listed_for(session, wanted) if wanted else {}
+    listed = store.dnc_listed(session, wanted) if wanted else {}
     for rt, go in chunk.chosen:
         if go.number in listed[rt.id]:
             closing = _closing(go.contact.id, ContactState.DNC_LISTED, now=now)

@@ -6,7 +6,7 @@ through ``bulk``; the sweeps, which touch few rows, use ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from outbound.contacts.states import ContactState
+from outbound.dnc.service import listed_for
 from outbound.engine import bulk
 from outbound.models import Attempt, Campaign, Contact
 from outbound.models._columns import utcnow
@@ -72,12 +73,35 @@ def among(
     return column.in_(ids)
 
 
+# PostgreSQL: the hot reads as plain statements (the ORM's per-statement work cost more CPU
+# than the database spent on them); literal predicates let the partial indexes serve.
+LOCK_CAMPAIGNS = """
+SELECT id, running, in_flight, rate_tokens, rate_at FROM campaigns
+WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE SKIP LOCKED
+"""
+WITH_DUE = """
+SELECT c.id FROM campaigns AS c
+WHERE c.id = ANY(%(ids)s) AND EXISTS (
+    SELECT 1 FROM contacts AS t
+    WHERE t.campaign_id = c.id AND t.state = 'pending' AND t.next_attempt_at <= %(now)s
+)
+"""
+DNC_HITS = """
+SELECT number_e164, campaign_id FROM dnc_entries
+WHERE number_e164 = ANY(%(numbers)b::varchar[])
+  AND (campaign_id IS NULL OR campaign_id = ANY(%(campaigns)s))
+"""
+
+
 def lock_campaigns(session: Session, campaign_ids: Sequence[int]) -> dict[int, AnyRow]:
     """The campaigns' gates (running, in flight, rate bucket), locked: claims for a campaign
     are serialised across workers. One held by another worker is left out: skip, don't wait.
     """
     if not campaign_ids:
         return {}
+    if bulk.is_postgres(session):
+        found = bulk.run(session, LOCK_CAMPAIGNS, {"ids": list(campaign_ids)}, named=True)
+        return {row.id: row for row in found}
     query = (
         select(
             Campaign.id,
@@ -101,6 +125,9 @@ def with_due_contacts(session: Session, campaign_ids: Sequence[int], now: dateti
     """Which of these campaigns have a contact due now (one index probe each)."""
     if not campaign_ids:
         return set()
+    if bulk.is_postgres(session):
+        params = {"ids": list(campaign_ids), "now": now}
+        return {row[0] for row in bulk.run(session, WITH_DUE, params)}
     due = (
         select(Contact.id)
         .where(
@@ -132,6 +159,38 @@ def _claim_query(*, fresh: bool, newest_first: bool, quoted: bool) -> Select[*tu
     return query.limit(bindparam("limit")).with_for_update(skip_locked=True)
 
 
+@cache
+def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool) -> str:
+    """``_claim_query`` for PostgreSQL, written out."""
+    columns = ", ".join(c.key for c in (*CLAIMED, *(QUOTED if quoted else ())))
+    if fresh:
+        which, order = "attempt_count = 0", "import_seq DESC" if newest_first else "import_seq"
+    else:
+        which, order = "attempt_count > 0", "next_attempt_at, import_seq"
+    return (
+        f"SELECT {columns} FROM contacts "  # noqa: S608 (names from the model, no input)
+        "WHERE campaign_id = %(campaign_id)s AND state = 'pending' "
+        f"AND next_attempt_at <= %(now)s AND {which} "
+        f"ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+    )
+
+
+def dnc_listed(session: Session, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
+    """``dnc.service.listed_for``: campaign id -> its numbers on a DNC list that applies."""
+    if not bulk.is_postgres(session):
+        return listed_for(session, wanted)
+    params = {
+        "numbers": sorted({n for group in wanted.values() for n in group}),
+        "campaigns": list(wanted),
+    }
+    hits = set(bulk.run(session, DNC_HITS, params))
+    everywhere = {number for number, campaign in hits if campaign is None}
+    return {
+        campaign: {n for n in group if n in everywhere or (n, campaign) in hits}
+        for campaign, group in wanted.items()
+    }
+
+
 def claim_due(
     session: Session,
     campaign_id: int,
@@ -146,6 +205,10 @@ def claim_due(
     ``quoted`` adds what an SMS template may quote."""
     if limit <= 0:
         return []
+    if bulk.is_postgres(session):
+        sql = _claim_sql(fresh=fresh, newest_first=newest_first, quoted=quoted)
+        params = {"campaign_id": campaign_id, "now": now, "limit": limit}
+        return bulk.run(session, sql, params, named=True)
     query = _claim_query(fresh=fresh, newest_first=newest_first, quoted=quoted)
     return list(session.execute(query, {"campaign_id": campaign_id, "now": now, "limit": limit}))
 
