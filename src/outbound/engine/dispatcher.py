@@ -89,23 +89,29 @@ def dispatch(
 ) -> list[tuple[CampaignRuntime, Claimed]]:
     """Claim for the campaigns in the order given, several in one transaction.
 
-    Visits campaigns until ``CHUNK_CAMPAIGNS`` were visited, ``budget`` attempts started or
-    the channels' ``capacity`` is used; returns a claim for each campaign visited, so the
-    caller goes on with the rest. One DNC look-up, one commit and one write per table serve
-    them all. A campaign another worker is claiming for right now is skipped ("busy"),
-    never waited for.
+    Visits campaigns (those with nothing due are passed over) until ``CHUNK_CAMPAIGNS`` were
+    visited, ``budget`` attempts started or the channels' ``capacity`` is used; returns a
+    claim for each campaign visited, so the caller goes on with the rest. One DNC look-up,
+    one commit and one write per table serve them all. A campaign another worker is
+    claiming for right now is skipped ("busy"), never waited for.
     """
     visited: list[CampaignRuntime] = []
     chunk = _Chunk()
     candidates = runtimes[:CHUNK_CAMPAIGNS]
     closed = {rt.id for rt in candidates if not _window_open(rt, now)}
     with db.transaction() as session:
-        gates = store.lock_campaigns(session, [rt.id for rt in candidates if rt.id not in closed])
+        # One index probe per campaign finds those with nothing due: they are passed over.
+        due = store.with_due_contacts(session, [rt.id for rt in candidates], now)
+        gates = store.lock_campaigns(
+            session, [rt.id for rt in candidates if rt.id in due and rt.id not in closed]
+        )
         for rt in candidates:
             room = min(budget, capacity) - len(chunk.chosen)
             if room <= 0:
                 break
             visited.append(rt)
+            if rt.id not in due:
+                continue
             if rt.id in closed:
                 chunk.blocked[rt.id] = "window"
                 continue

@@ -261,10 +261,7 @@ class Engine:
         campaigns per transaction; returns attempts started."""
         started = 0
         self._pacing_wait = None
-        order = self.fair.order(self._running)
-        with self.db.transaction() as session:
-            due = store.with_due_contacts(session, order, now)
-        todo = [self._running[c] for c in order if c in due]
+        todo = [self._running[c] for c in self.fair.order(self._running)]
         while todo:
             capacity = min(self.dialer.capacity(), self.sms.capacity())
             if capacity <= 0:
