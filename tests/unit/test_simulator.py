@@ -381,8 +381,10 @@ def test_unknown_kinds_name_the_known_ones() -> None:
     clock = VirtualClock(T0)
     with pytest.raises(ValueError, match="unknown dialer 'sip'; known: simulator"):
         build_dialer("sip", {}, clock)
-    with pytest.raises(ValueError, match="unknown SMS gateway 'smpp'; known: simulator"):
-        validate_sms_gateway_options("smpp", {})
+    with pytest.raises(
+        ValueError, match="unknown SMS gateway 'pigeon'; known: simulator, smpp"
+    ):
+        validate_sms_gateway_options("pigeon", {})
 
 
 def test_validated_options_fill_in_the_defaults() -> None:

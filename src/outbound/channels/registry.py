@@ -1,7 +1,9 @@
 """Channels by name: the settings say which kind and its options; each kind validates its own.
 
 Settings call ``validate_*_options`` on save so a bad option is refused then, not when the
-engine starts; the engine calls ``build_*`` with the same kind and options.
+engine starts; the engine calls ``build_*`` with the same kind and options. A gateway that
+keeps state in the database (message ids of a restarted SMPP session, the callbacks of the
+HTTP gateway) is given the engine's ``Database``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from outbound.channels.simulator import (
     SimulatorSms,
     SmsSimulatorConfig,
 )
+from outbound.channels.smpp import SmppConfig, SmppGateway
+from outbound.db.engine import Database
 from outbound.engine.clock import Clock
 
 Loc = tuple[str | int, ...]
@@ -48,17 +52,25 @@ def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
     return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
 
 
-def _sms_simulator(options: Mapping[str, Any], clock: Clock) -> SmsGateway:
+def _sms_simulator(
+    options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> SmsGateway:
     return SimulatorSms(_config(SmsSimulatorConfig, "simulator SMS gateway", options), clock)
+
+
+def _sms_smpp(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> SmsGateway:
+    return SmppGateway(_config(SmppConfig, "smpp SMS gateway", options), clock, db)
+
+
+SmsBuilder = Callable[[Mapping[str, Any], Clock, Database | None], SmsGateway]
 
 
 DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
     "simulator": (SimulatorConfig, _dialer_simulator),
 }
-SMS_GATEWAYS: dict[
-    str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], SmsGateway]]
-] = {
+SMS_GATEWAYS: dict[str, tuple[type[BaseModel], SmsBuilder]] = {
     "simulator": (SmsSimulatorConfig, _sms_simulator),
+    "smpp": (SmppConfig, _sms_smpp),
 }
 
 
@@ -72,8 +84,10 @@ def build_dialer(kind: str, options: Mapping[str, Any], clock: Clock) -> Dialer:
     return _known(DIALERS, kind, "dialer")[1](options, clock)
 
 
-def build_sms_gateway(kind: str, options: Mapping[str, Any], clock: Clock) -> SmsGateway:
-    return _known(SMS_GATEWAYS, kind, "SMS gateway")[1](options, clock)
+def build_sms_gateway(
+    kind: str, options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> SmsGateway:
+    return _known(SMS_GATEWAYS, kind, "SMS gateway")[1](options, clock, db)
 
 
 def validate_dialer_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -167,6 +167,14 @@ def _load(
         )
     for attempt_id in set(first) - set(attempts):
         del first[attempt_id]
+    store.update_attempts(
+        session,
+        [
+            {"id": r.attempt_id, "external_id": r.external_id[:128]}
+            for r in first.values()
+            if r.external_id
+        ],
+    )
     late = [r.attempt_id for r in results if r.attempt_id not in attempts and r.outcome in LATE]
     for row in store.ended_attempts(session, late):
         attempts[row.id] = _Attempt(*row)  # columns in field order

@@ -318,6 +318,20 @@ def expired_sms(session: Session, *, now: datetime, limit: int) -> list[Contact]
     return list(session.scalars(query))
 
 
+def sms_attempts_by_external_id(session: Session, external_ids: Sequence[str]) -> dict[str, int]:
+    """The newest SMS attempt of each peer id (an SMSC message id) -> its attempt id."""
+    from outbound.strategies.outcomes import Channel
+
+    if not external_ids:
+        return {}
+    query = (
+        select(Attempt.external_id, Attempt.id)
+        .where(Attempt.external_id.in_(sorted(set(external_ids))), Attempt.channel == Channel.SMS)
+        .order_by(Attempt.id)
+    )
+    return {str(external_id): int(attempt_id) for external_id, attempt_id in session.execute(query)}
+
+
 def latest_sms_attempt(session: Session, number: str) -> Attempt | None:
     from outbound.strategies.outcomes import Channel
 
