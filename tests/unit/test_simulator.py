@@ -381,9 +381,7 @@ def test_unknown_kinds_name_the_known_ones() -> None:
     clock = VirtualClock(T0)
     with pytest.raises(ValueError, match="unknown dialer 'sip'; known: simulator"):
         build_dialer("sip", {}, clock)
-    with pytest.raises(
-        ValueError, match="unknown SMS gateway 'pigeon'; known: simulator, smpp"
-    ):
+    with pytest.raises(ValueError, match="unknown SMS gateway 'pigeon'; known: simulator, smpp"):
         validate_sms_gateway_options("pigeon", {})
 
 
