@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
+from outbound.channels.kannel.callbacks import router as sms_callbacks
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
 from outbound.engine.endpoints import router as forecasts
@@ -32,6 +33,7 @@ def build_v1_router() -> APIRouter:
         imports,
         dnc,
         settings,
+        sms_callbacks,
     )
     for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from outbound.channels.base import Dialer, SmsGateway
+from outbound.channels.kannel import HttpSmsConfig, HttpSmsGateway
 from outbound.channels.simulator import (
     SimulatorConfig,
     SimulatorDialer,
@@ -62,6 +63,12 @@ def _sms_smpp(options: Mapping[str, Any], clock: Clock, db: Database | None = No
     return SmppGateway(_config(SmppConfig, "smpp SMS gateway", options), clock, db)
 
 
+def _sms_http(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> SmsGateway:
+    if db is None:
+        raise ValueError("the http SMS gateway reads its callbacks from the database")
+    return HttpSmsGateway(_config(HttpSmsConfig, "http SMS gateway", options), clock, db)
+
+
 SmsBuilder = Callable[[Mapping[str, Any], Clock, Database | None], SmsGateway]
 
 
@@ -71,6 +78,7 @@ DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], D
 SMS_GATEWAYS: dict[str, tuple[type[BaseModel], SmsBuilder]] = {
     "simulator": (SmsSimulatorConfig, _sms_simulator),
     "smpp": (SmppConfig, _sms_smpp),
+    "http": (HttpSmsConfig, _sms_http),
 }
 
 

@@ -7,6 +7,7 @@ from outbound.models.dnc import DncEntry
 from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
+from outbound.models.sms_inbox import SmsInbox
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
 from outbound.models.worker import Worker
@@ -27,6 +28,7 @@ __all__ = [
     "ScheduleBlackout",
     "ScheduleWindow",
     "Setting",
+    "SmsInbox",
     "Strategy",
     "StrategyAttempt",
     "StrategyRule",
