@@ -8,7 +8,7 @@ in a worker.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
@@ -24,6 +24,10 @@ from outbound.settings.service import get_settings
 router = APIRouter(prefix="/sms/http", tags=["sms gateway callbacks"])
 
 MaxId = 2**63 - 1
+# A plain-text answer for the gateway; errors are JSON as everywhere.
+PLAIN: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}}
+}
 
 
 def callback_secret(session: Session) -> str:
@@ -35,14 +39,14 @@ def callback_secret(session: Session) -> str:
     return secret
 
 
-@router.get("/receipt", response_class=PlainTextResponse)
+@router.get("/receipt", responses=PLAIN)
 def delivery_report(
     session: DbSession,
     attempt: Annotated[int | None, Query(ge=1, le=MaxId)] = None,
     token: Annotated[str | None, Query(max_length=128)] = None,
     dlr_type: Annotated[int | None, Query(alias="type", ge=0, le=65_535)] = None,
     reply: Annotated[str | None, Query(max_length=2000)] = None,
-) -> str:
+) -> PlainTextResponse:
     """Kannel's ``dlr-url``: ``?attempt=…&token=…&type=%d&reply=%A``."""
     if attempt is None or token is None:
         raise Unauthorized("a delivery report needs its attempt and token")
@@ -50,20 +54,20 @@ def delivery_report(
         raise Unauthorized("the token does not match the attempt")
     if dlr_type is not None:
         inbox.record_receipt(session, attempt, dlr_type, reply or "", now=now_utc())
-    return "OK"
+    return PlainTextResponse("OK")
 
 
-@router.get("/inbound", response_class=PlainTextResponse)
+@router.get("/inbound", responses=PLAIN)
 def inbound_message(
     session: DbSession,
     key: Annotated[str | None, Query(max_length=128)] = None,
     sender: Annotated[str | None, Query(alias="from", max_length=32)] = None,
     text: Annotated[str | None, Query(max_length=2000)] = None,
-) -> str:
+) -> PlainTextResponse:
     """Kannel's ``get-url``: ``?key=…&from=%p&text=%a``. The answer is empty: no reply SMS."""
     if key is None or not key_ok(callback_secret(session), key):
         raise Unauthorized("the key does not match the gateway's secret")
     number = e164(sender or "")
     if number is not None:
         inbox.record_inbound(session, number, text or "", now=now_utc())
-    return ""
+    return PlainTextResponse("")
