@@ -20,6 +20,7 @@ from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.engine.clock import SystemClock
 from outbound.models import DncEntry
+from outbound.settings.service import get_settings
 from outbound.strategies.outcomes import Outcome
 from tests.conftest import Account
 from tests.integration.sms_helpers import (
@@ -150,6 +151,26 @@ def test_a_throttling_smsc_slows_the_gateway_down_and_nothing_goes_twice(
     assert set(states(db, campaign).values()) == {ContactState.SMS_SENT}
 
 
+def test_the_gateway_keeps_to_its_rate(
+    client: TestClient, admin: Account, db: Database, smsc: Smsc
+) -> None:
+    """At most ``max_per_second`` submits a second, after a burst of at most the window."""
+    numbers = [f"+1415555{i:04d}" for i in range(3000, 3045)]
+    sms_campaign(client, admin, numbers)
+    opts = options(smsc.port, max_per_second=20, window=5)
+    sms = build_sms_gateway("smpp", opts, SystemClock(), db)
+    try:
+        drive(engine_for(db, sms), delivered(db, numbers))
+    finally:
+        sms.close()
+    times = smsc.submitted_at
+    assert len(times) == len(numbers)
+    # In any span of one second: the burst (5) plus 20 refilled, never more.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 5 + 20
+    assert set(smsc.accepted.values()) == {1}
+
+
 def test_a_dropped_connection_loses_and_repeats_no_submit(
     client: TestClient, admin: Account, db: Database, smsc_port: int
 ) -> None:
@@ -236,7 +257,9 @@ def test_a_receipt_after_our_restart_still_finds_its_attempt(
     assert set(sim.accepted.values()) == {1}
 
 
-def test_gateway_connections_are_validated_when_saved(client: TestClient, admin: Account) -> None:
+def test_gateway_connections_are_validated_when_saved(
+    client: TestClient, admin: Account, viewer: Account, db: Database
+) -> None:
     bad = client.patch(
         f"{API}/settings",
         json={"sms_gateway": {"kind": "smpp", "options": {"host": "smsc", "window": 0}}},
@@ -251,8 +274,26 @@ def test_gateway_connections_are_validated_when_saved(client: TestClient, admin:
         headers=admin.headers,
     )
     assert good.status_code == 200, good.text
-    stored = good.json()["sms_gateway"]["options"]
-    assert stored["window"] == 10  # defaults filled in
-    assert (
-        client.get(f"{API}/settings", headers=admin.headers).json()["sms_gateway"]["kind"] == "smpp"
+    shown = good.json()["sms_gateway"]["options"]
+    assert shown["window"] == 10  # defaults filled in
+    # The password is stored, never shown back; sending the mask back keeps it.
+    assert shown["password"] == "********"
+    read = client.get(f"{API}/settings", headers=viewer.headers).json()["sms_gateway"]
+    assert (read["kind"], read["options"]["password"]) == ("smpp", "********")
+    kept = client.patch(
+        f"{API}/settings",
+        json={"sms_gateway": {"kind": "smpp", "options": {**shown, "window": 20}}},
+        headers=admin.headers,
     )
+    assert kept.status_code == 200, kept.text
+    with db.transaction() as session:
+        stored = get_settings(session).sms_gateway.options
+    assert (stored["password"], stored["window"]) == ("secret", 20)
+    # The mask stands for nothing once the kind of gateway changes.
+    other = client.patch(
+        f"{API}/settings",
+        json={"sms_gateway": {"kind": "http", "options": {"password": "********"}}},
+        headers=admin.headers,
+    )
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["field"] == "sms_gateway.options.password"

@@ -68,6 +68,7 @@ class Smsc:
         self.submits: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.throttled = 0
+        self.submitted_at: list[float] = []  # when each submit_sm arrived (monotonic)
         self.binds = 0
         self.delivered: list[tuple[str, bytes]] = []  # (destination, short_message) pushed out
         self._hold = threading.Event()
@@ -143,6 +144,7 @@ class Smsc:
             return
         destination = event.destination_addr
         self.submits[destination] += 1
+        self.submitted_at.append(time.monotonic())
         self._seen += 1
         if self.drop_at is not None and self._seen == self.drop_at:
             self._held_events.append(event)  # no answer: the client cannot know

@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import smpplib.client
@@ -162,7 +163,7 @@ class SmppGateway:
             self._waiting.extend(_Out(m) for m in messages)
         self._wake()
 
-    def poll(self, now: Any) -> tuple[list[Result], list[InboundSms]]:
+    def poll(self, now: datetime) -> tuple[list[Result], list[InboundSms]]:
         with self._lock:
             results, self._results = self._results, []
             inbound, self._inbound = self._inbound, []
@@ -171,7 +172,7 @@ class SmppGateway:
             results += self._match(unmatched)
         return results, inbound
 
-    def next_event(self) -> Any:
+    def next_event(self) -> datetime | None:
         with self._lock:
             pending = self._results or self._inbound or self._unmatched
         return self._clock.now() if pending else None
