@@ -116,6 +116,7 @@ class Kannel:
         return self
 
     def stop(self) -> None:
+        """Stop both boxes (a Kannel never started stops at once)."""
         for box in reversed(self._boxes):
             box.terminate()
         for box in self._boxes:
