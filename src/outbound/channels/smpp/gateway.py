@@ -238,6 +238,8 @@ class SmppGateway:
         )
         try:
             client.connect()
+            # Small PDUs, each awaited: no Nagle delay (a window of 1 would wait on it).
+            client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.bind_transceiver(
                 system_id=cfg.system_id, password=cfg.password, system_type=cfg.system_type
             )
