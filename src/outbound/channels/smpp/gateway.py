@@ -65,6 +65,7 @@ STATUS_NAMES = {
 }
 SHORT_MESSAGE_MAX = 254  # octets; longer texts go in the message_payload TLV
 REMEMBERED_IDS = 200_000
+MATCH_FOR_SECONDS = 60.0  # how long a receipt for an unknown message id is looked up
 UNCONFIRMED = "submit_sm unconfirmed: connection lost"
 _Errors = (
     smpplib.exceptions.ConnectionError,
@@ -115,6 +116,14 @@ class _Out:
     tries: int = 0
 
 
+@dataclass
+class _Unmatched:
+    receipt: Receipt
+    result: Result
+    since: float
+    next_try: float
+
+
 class _Lost(Exception):
     """The session must end (the SMSC unbound, a response never came)."""
 
@@ -133,7 +142,10 @@ class SmppGateway:
         self._in_flight: dict[int, tuple[_Out, float]] = {}  # sequence -> (message, sent)
         self._results: list[Result] = []
         self._inbound: list[InboundSms] = []
-        self._unmatched: list[tuple[Receipt, Result]] = []  # receipts for ids not remembered
+        # Receipts for ids not remembered (given to an earlier session or another worker's):
+        # looked up on the attempts, again each second for a while (the attempt may not
+        # have its id yet when the receipt overtakes another worker's submit response).
+        self._unmatched: list[_Unmatched] = []
         self._by_id: OrderedDict[str, int] = OrderedDict()  # message id -> attempt
         self._bound = False
         self._closed = False
@@ -164,17 +176,21 @@ class SmppGateway:
         self._wake()
 
     def poll(self, now: datetime) -> tuple[list[Result], list[InboundSms]]:
+        moment = time.monotonic()
         with self._lock:
             results, self._results = self._results, []
             inbound, self._inbound = self._inbound, []
-            unmatched, self._unmatched = self._unmatched, []
-        if unmatched:
-            results += self._match(unmatched)
+            due = [u for u in self._unmatched if u.next_try <= moment]
+            self._unmatched = [u for u in self._unmatched if u.next_try > moment]
+        if due:
+            results += self._match(due, moment)
         return results, inbound
 
     def next_event(self) -> datetime | None:
+        moment = time.monotonic()
         with self._lock:
-            pending = self._results or self._inbound or self._unmatched
+            due = any(u.next_try <= moment for u in self._unmatched)
+            pending = self._results or self._inbound or due
         return self._clock.now() if pending else None
 
     def close(self) -> None:
@@ -189,22 +205,29 @@ class SmppGateway:
         if left:
             log.warning("smpp gateway closed with %d messages never submitted", left)
 
-    def _match(self, unmatched: list[tuple[Receipt, Result]]) -> list[Result]:
-        """Receipts for message ids given to an earlier session: the attempts keep them."""
+    def _match(self, unmatched: list[_Unmatched], moment: float) -> list[Result]:
+        """Receipts for message ids this session was not given: the attempts keep them."""
         if self._db is None:
             log.warning("%d receipts for unknown message ids dropped", len(unmatched))
             return []
         with self._db.transaction() as session:
             found = store.sms_attempts_by_external_id(
-                session, [receipt.message_id for receipt, _ in unmatched]
+                session, [u.receipt.message_id for u in unmatched]
             )
-        matched = []
-        for receipt, result in unmatched:
-            attempt = found.get(receipt.message_id)
-            if attempt is None:
-                log.warning("receipt for unknown message id %r dropped", receipt.message_id)
-                continue
-            matched.append(Result(attempt, result.outcome, result.raw, result.at, external_id=None))
+        matched, again = [], []
+        for item in unmatched:
+            attempt = found.get(item.receipt.message_id)
+            if attempt is not None:
+                r = item.result
+                matched.append(Result(attempt, r.outcome, r.raw, r.at))
+            elif moment - item.since < MATCH_FOR_SECONDS:
+                item.next_try = moment + 1.0
+                again.append(item)
+            else:
+                log.warning("receipt for unknown message id %r dropped", item.receipt.message_id)
+        if again:
+            with self._lock:
+                self._unmatched += again
         return matched
 
     def _wake(self) -> None:
@@ -439,7 +462,8 @@ class SmppGateway:
                 attempt = self._by_id.pop(receipt.message_id, None)
                 result = Result(attempt or 0, outcome, receipt.raw, at)
                 if attempt is None:
-                    self._unmatched.append((receipt, result))
+                    now = time.monotonic()
+                    self._unmatched.append(_Unmatched(receipt, result, now, now))
                 else:
                     self._results.append(result)
             return
