@@ -151,7 +151,8 @@ def _changed_strategy(
     if campaign.running:
         raise Conflict(
             f"campaign {campaign.name!r} is running: its strategy can only be changed "
-            "while it is stopped; stop it first"
+            "while it is stopped; stop it first",
+            loc=("body", "strategy_id"),
         )
     return _strategy_for(session, campaign.type, strategy_id)
 
@@ -164,7 +165,9 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
     if exclude_id is not None:
         query = query.where(Campaign.id != exclude_id)
     if session.scalar(query.limit(1)) is not None:
-        raise Conflict(f"a campaign named {name!r} already exists (names ignore case)")
+        raise Conflict(
+            f"a campaign named {name!r} already exists (names ignore case)", loc=("body", "name")
+        )
 
 
 def _check_crm_id(session: Session, crm_id: str, *, exclude_id: int | None = None) -> None:
@@ -176,7 +179,10 @@ def _check_crm_id(session: Session, crm_id: str, *, exclude_id: int | None = Non
         query = query.where(Campaign.id != exclude_id)
     other = session.scalar(query.limit(1))
     if other is not None:
-        raise Conflict(f"crm_campaign_id {crm_id!r} already belongs to campaign {other!r}")
+        raise Conflict(
+            f"crm_campaign_id {crm_id!r} already belongs to campaign {other!r}",
+            loc=("body", "crm_campaign_id"),
+        )
 
 
 def _strategy_for(session: Session, kind: CampaignType, strategy_id: int | None) -> Strategy:

@@ -31,7 +31,7 @@ def list_users(session: Session) -> list[User]:
 
 def create_user(session: Session, *, username: str, password: str, role: Role) -> User:
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Conflict(f"user name {username!r} is taken")
+        raise Conflict(f"user name {username!r} is taken", loc=("body", "username"))
     user = User(
         username=username,
         password_hash=security.hash_password(password),
