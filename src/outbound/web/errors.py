@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -40,13 +40,20 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
-    target = "/login"
-    if request.method == "GET" and request.url.path not in ("/", "/login"):
-        query = f"?{request.url.query}" if request.url.query else ""
-        target += "?next=" + quote(request.url.path + query, safe="/")
     if request.headers.get("HX-Request") == "true":
+        # A polled fragment: send the whole page (the one the browser shows) to the log-in.
+        shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+        target = _login_url(shown.path, shown.query)
         return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    if request.method != "GET":
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(_login_url(request.url.path, request.url.query), status_code=303)
+
+
+def _login_url(path: str, query: str) -> str:
+    if not path or path in ("/", "/login"):
+        return "/login"
+    return "/login?next=" + quote(path + (f"?{query}" if query else ""), safe="/")
 
 
 async def _domain(request: Request, exc: Exception) -> Response:
