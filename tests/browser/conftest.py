@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 WIDTHS = (1280, 390)
+FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 # Simulated calls end within a few seconds instead of a minute.
 FAST_DIALER = {"jitter": 0.0, "latency": {"connected": 2.0, "no_answer": 2.0, "busy": 1.0}}
 
@@ -186,6 +187,8 @@ def shoot(page: Page, name: str) -> list[Path]:
     saved = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
+        # Let resize observers (Chart.js) lay the page out at the new width first.
+        page.evaluate(FRAMES)
         path = SCREENSHOTS / f"{name}-{width}.png"
         page.screenshot(path=str(path), full_page=True, animations="disabled")
         saved.append(path)
