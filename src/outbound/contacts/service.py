@@ -7,7 +7,7 @@ again starts a new life cycle in a new row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -139,3 +139,96 @@ def list_contacts(
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
     return rows, None
+
+
+@dataclass(frozen=True)
+class Browse:
+    """One page of a campaign's contacts as the web UI shows it, with its neighbours."""
+
+    rows: list[Contact]
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def first_id(self) -> int | None:
+        return self.rows[0].id if self.rows else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.rows[-1].id if self.rows else None
+
+
+def narrowing(
+    session: Session, *, number: str | None, column: str | None, value: str | None
+) -> repository.Narrowing:
+    """What a search box means: a number that reads as a whole one (in the default region)
+    is matched exactly, in E.164; anything else as the start of Phone 1."""
+    query = number.strip() if number else None
+    exact = None
+    if query:
+        try:
+            exact = normalise(query, default_region=get_settings(session).default_region)
+        except PhoneError:
+            exact = None
+    if column is not None and column not in repository.SEARCHABLE_COLUMNS:
+        raise Invalid(("query", "column"), f"cannot search contacts by {column[:40]!r}")
+    return repository.Narrowing(
+        q=query or None,
+        phone1_e164=exact,
+        column=column if value else None,
+        value=value if value else None,
+    )
+
+
+def browse_contacts(
+    session: Session,
+    campaign_id: int,
+    *,
+    states: Iterable[ContactState],
+    narrowed: repository.Narrowing,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int,
+) -> Browse:
+    """A keyset page by id (after ``after``, or just before ``before``), never OFFSET; and
+    whether anything lies on either side of it (one index probe each)."""
+    wanted = set(states)
+
+    def read(**where: int | None) -> list[Contact]:
+        return repository.page(
+            session,
+            campaign_id,
+            states=wanted,
+            narrowing=narrowed,
+            after=where.get("after"),
+            before=where.get("before"),
+            limit=where.get("limit") or limit,
+        )
+
+    rows = read(before=before) if before is not None else read(after=after)
+    if not rows:
+        return Browse(rows=[], has_previous=False, has_next=False)
+    return Browse(
+        rows=rows,
+        has_previous=bool(read(before=rows[0].id, limit=1)),
+        has_next=bool(read(after=rows[-1].id, limit=1)),
+    )
+
+
+def iter_contacts(
+    session: Session,
+    campaign_id: int,
+    *,
+    states: Iterable[ContactState],
+    narrowed: repository.Narrowing,
+    batch: int = 1000,
+) -> Iterator[Contact]:
+    """Every contact the filter keeps, by id, a keyset page at a time (for exports)."""
+    wanted = set(states)
+    after: int | None = None
+    while rows := repository.page(
+        session, campaign_id, states=wanted, narrowing=narrowed, after=after, limit=batch
+    ):
+        yield from rows
+        after = rows[-1].id
+        session.expunge_all()  # a million rows must not pile up in the identity map

@@ -355,6 +355,17 @@ def list_jobs(session: Session, campaign_id: int, *, limit: int) -> list[ImportJ
     return list(session.scalars(query))
 
 
+def recent_jobs(session: Session, *, limit: int) -> list[tuple[ImportJob, str]]:
+    """The latest jobs of every campaign, newest first, each with its campaign's name."""
+    query = (
+        select(ImportJob, Campaign.name)
+        .join(Campaign, Campaign.id == ImportJob.campaign_id)
+        .order_by(ImportJob.id.desc())
+        .limit(limit)
+    )
+    return [(job, name) for job, name in session.execute(query).tuples()]
+
+
 def rejects(session: Session, job_id: int, *, after: int, limit: int) -> list[ImportReject]:
     query = (
         select(ImportReject)
