@@ -30,6 +30,9 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Campaigns", "/", prefixes=("/", "/campaigns")),
+    NavItem("Imports", "/imports"),
+    NavItem("Do not call", "/dnc"),
+    NavItem("Settings", "/settings"),
     NavItem("Users", "/users", Role.ADMIN),
     NavItem("API tokens", "/tokens", Role.ADMIN),
 ]

@@ -10,10 +10,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
-from outbound.web.pages import campaigns, login, users
+from outbound.web.pages import campaigns, contacts, dnc, imports, login, settings, users
 from outbound.web.templating import HERE
 
-PAGES = (login.router, campaigns.router, users.router)
+PAGES = (
+    login.router,
+    campaigns.router,
+    users.router,
+    contacts.router,
+    imports.router,
+    dnc.router,
+    settings.router,
+)
 
 
 def build_web_router() -> APIRouter:
