@@ -363,7 +363,7 @@ def recent_jobs(session: Session, *, limit: int) -> list[tuple[ImportJob, str]]:
         .order_by(ImportJob.id.desc())
         .limit(limit)
     )
-    return [(job, name) for job, name in session.execute(query).tuples()]
+    return [(job, name) for job, name in session.execute(query).all()]
 
 
 def rejects(session: Session, job_id: int, *, after: int, limit: int) -> list[ImportReject]:
