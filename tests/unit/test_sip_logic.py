@@ -96,7 +96,7 @@ def test_options_are_checked_when_saved() -> None:
 def test_each_process_gets_its_own_ports() -> None:
     config = SipDialerConfig(trunk="sip:h", processes=3, sip_port=6000, ctrl_port=7000)
     texts = [config_text(config, i) for i in range(3)]
-    assert "127.0.0.1:6002" in texts[2] and "127.0.0.1:7002" in texts[2]
+    assert "127.0.0.1:6004" in texts[2] and "127.0.0.1:7002" in texts[2]
     assert "net_interface       127.0.0.1" in texts[0]
     rtp = [t.split("rtp_ports", 1)[1].split()[0] for t in texts]
     ranges = [tuple(map(int, r.split("-"))) for r in rtp]

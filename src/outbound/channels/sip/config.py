@@ -30,7 +30,8 @@ _IPV4 = re.compile(
 Port = Annotated[int, Field(ge=1024, le=65535)]
 # baresip 1.0 holds at most 255 calls in one process; several processes give more.
 MAX_CALLS_PER_PROCESS = 255
-RTP_PORTS_PER_PROCESS = 2 * MAX_CALLS_PER_PROCESS + 10
+# baresip draws each call's RTP and RTCP ports at random from its range: keep it sparse.
+RTP_PORTS_PER_PROCESS = 2048
 
 
 class SipDialerConfig(BaseModel):
@@ -48,8 +49,8 @@ class SipDialerConfig(BaseModel):
     max_call_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600.0
     listen_address: Annotated[str, Field(pattern=_IPV4.pattern)] = "127.0.0.1"
     from_user: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~+-]{1,64}$")] = "outbound"
-    # Process i listens for SIP on sip_port + i, for its control connection on ctrl_port + i
-    # and sends RTP from rtp_port + i * 520 on.
+    # Process i listens for SIP on sip_port + 2i (UDP and TCP; TLS takes the port above),
+    # for its control connection on ctrl_port + i and sends RTP from rtp_port + 2048i on.
     sip_port: Port = 5080
     ctrl_port: Port = 4444
     rtp_port: Port = 20000
@@ -82,7 +83,7 @@ class SipDialerConfig(BaseModel):
     def _ports(self) -> SipDialerConfig:
         last = self.processes - 1
         for name, top in (
-            ("sip_port", self.sip_port + last),
+            ("sip_port", self.sip_port + 2 * last + 1),
             ("ctrl_port", self.ctrl_port + last),
             ("rtp_port", self.rtp_port + self.processes * RTP_PORTS_PER_PROCESS),
         ):

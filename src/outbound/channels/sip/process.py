@@ -20,7 +20,7 @@ def config_text(config: SipDialerConfig, index: int) -> str:
     rtp = config.rtp_port + index * RTP_PORTS_PER_PROCESS
     lines = [
         ("poll_method", "epoll"),
-        ("sip_listen", f"{address}:{config.sip_port + index}"),
+        ("sip_listen", f"{address}:{config.sip_port + 2 * index}"),
         ("net_interface", address),
         ("call_local_timeout", "120"),
         ("call_max_calls", str(config.calls_per_process + 5)),
