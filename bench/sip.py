@@ -46,23 +46,24 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.peers.sip.far_end
 
-from outbound.app import create_app  # noqa: E402
-from outbound.bootstrap import seed  # noqa: E402
-from outbound.channels.registry import build_dialer, build_sms_gateway  # noqa: E402
-from outbound.channels.sip import SipDialer, SipDialerConfig  # noqa: E402
-from outbound.channels.sip.config import RTP_PORTS_PER_PROCESS  # noqa: E402
-from outbound.channels.sip.ctrl import Ctrl  # noqa: E402
-from outbound.channels.sip.process import BaresipProcess  # noqa: E402
-from outbound.config import Config  # noqa: E402
-from outbound.contacts.states import ContactState  # noqa: E402
-from outbound.db.engine import Database  # noqa: E402
-from outbound.db.migrate import upgrade_head  # noqa: E402
-from outbound.engine.clock import SystemClock  # noqa: E402
-from outbound.engine.worker import Engine  # noqa: E402
-from outbound.models import Contact  # noqa: E402
-from outbound.users import service as users  # noqa: E402
-from outbound.users.roles import Role  # noqa: E402
-from tests.peers.sip.far_end import FarEnd, free_block  # noqa: E402
+from tests.peers.sip.far_end import FarEnd, free_block
+
+from outbound.app import create_app
+from outbound.bootstrap import seed
+from outbound.channels.registry import build_dialer, build_sms_gateway
+from outbound.channels.sip import SipDialer, SipDialerConfig
+from outbound.channels.sip.config import RTP_PORTS_PER_PROCESS
+from outbound.channels.sip.ctrl import Ctrl
+from outbound.channels.sip.process import BaresipProcess
+from outbound.config import Config
+from outbound.contacts.states import ContactState
+from outbound.db.engine import Database
+from outbound.db.migrate import upgrade_head
+from outbound.engine.clock import SystemClock
+from outbound.engine.worker import Engine
+from outbound.models import Contact
+from outbound.users import service as users
+from outbound.users.roles import Role
 
 API = "/api/v1"
 OPEN = (ContactState.PENDING, ContactState.SENT_TO_DIALER)
@@ -260,8 +261,10 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-sip-"))
     product = Product(args.database_url or f"sqlite:///{folder / 'outbound.db'}", folder)
-    print(f"database: {product.db.dialect}; {args.processes} baresip processes, "
-          f"{args.calls} answered 1-second calls per phase, at most {args.concurrent} at once")  # fmt: skip
+    print(
+        f"database: {product.db.dialect}; {args.processes} baresip processes, {args.calls} "
+        f"answered 1-second calls per phase, at most {args.concurrent} at once"
+    )
     far_end = FarEnd(folder / "sipp", hold_ms=1000)
     engine_rates: list[float] = []
     bare_rates: list[float] = []
@@ -273,9 +276,8 @@ def main() -> None:
             engine_rates.append(rate)
             bare = bare_run(options, phones, concurrent=args.concurrent)
             bare_rates.append(bare)
-            print(
-                f"  rep {rep + 1}: engine {rate:7.1f} calls/s {closed}   bare loop {bare:7.1f} calls/s"
-            )
+            print(f"  rep {rep + 1}: engine {rate:7.1f} calls/s {closed}", end="")
+            print(f"   bare loop {bare:7.1f} calls/s")
     finally:
         far_end.stop()
     engine_median = statistics.median(engine_rates)
