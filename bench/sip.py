@@ -46,13 +46,12 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.peers.sip.far_end
 
-from tests.peers.sip.far_end import FarEnd, free_block
+from tests.peers.sip.far_end import FarEnd, dialer_ports
 
 from outbound.app import create_app
 from outbound.bootstrap import seed
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.channels.sip import SipDialer, SipDialerConfig
-from outbound.channels.sip.config import RTP_PORTS_PER_PROCESS
 from outbound.channels.sip.ctrl import Ctrl
 from outbound.channels.sip.process import BaresipProcess
 from outbound.config import Config
@@ -147,15 +146,12 @@ class Product:
 
 
 def sip_options(far_end: FarEnd, processes: int, per_process: int) -> dict[str, Any]:
-    base = free_block(3 * processes + processes * RTP_PORTS_PER_PROCESS)
     return {
         "trunk": far_end.trunk,
         "processes": processes,
         "calls_per_process": per_process,
         "ring_timeout_seconds": 60,
-        "sip_port": base,
-        "ctrl_port": base + 2 * processes,
-        "rtp_port": base + 3 * processes,
+        **dialer_ports(processes),
     }
 
 

@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.channels.sip import SipDialer
-from outbound.channels.sip.config import RTP_PORTS_PER_PROCESS
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.engine.clock import SystemClock
@@ -31,7 +30,7 @@ from outbound.engine.worker import Engine, Timing
 from outbound.models import Attempt, Contact
 from outbound.strategies.outcomes import Outcome
 from tests.conftest import Account
-from tests.peers.sip.far_end import FarEnd, free_block
+from tests.peers.sip.far_end import FarEnd, dialer_ports
 
 API = "/api/v1"
 ONE_TRY = {"name": "one-try", "max_attempts": 1, "attempts": [{"channel": "voice"}]}
@@ -65,15 +64,11 @@ def far_end(tmp_path: Path) -> Iterator[FarEnd]:
 
 
 def sip_options(far_end: FarEnd, *, processes: int = 1, **more: Any) -> dict[str, Any]:
-    """Options on one block of free ports: SIP (two a process), control, then RTP ports."""
-    base = free_block(3 * processes + processes * RTP_PORTS_PER_PROCESS)
     return {
         "trunk": far_end.trunk,
         "processes": processes,
         "ring_timeout_seconds": 2,
-        "sip_port": base,
-        "ctrl_port": base + 2 * processes,
-        "rtp_port": base + 3 * processes,
+        **dialer_ports(processes),
         "keep_logs": True,
         "work_dir": str(far_end.folder.parent / "baresip"),
         **more,
@@ -332,3 +327,27 @@ def test_sip_connection_settings_are_checked_when_saved(
     stored = client.get(url, headers=admin.headers).json()["dialer"]
     assert stored["kind"] == "sip"
     assert stored["options"]["processes"] == 4 and stored["options"]["calls_per_process"] == 250
+
+
+def test_a_baresip_orphaned_by_a_dead_service_is_ended_on_the_next_start(
+    far_end: FarEnd,
+) -> None:
+    """A service killed without stopping its baresip leaves it holding the ports; the next
+    start on the same folder ends it instead of failing forever."""
+    options = sip_options(far_end)
+    first = start_dialer(options, ShiftedClock())
+    orphan = first.lanes[0].process.pid
+    assert orphan is not None
+    first.lanes[0].process._popen = None  # forgotten, as by a process that died
+    first.close()
+    assert Path(f"/proc/{orphan}").exists()
+    second = start_dialer(options, ShiftedClock())
+    try:
+        assert second.lanes[0].process.pid != orphan
+        time.sleep(0.2)
+        assert (
+            not Path(f"/proc/{orphan}/cmdline").exists()
+            or not Path(f"/proc/{orphan}/cmdline").read_bytes()
+        )  # gone (or a zombie awaiting its parent)
+    finally:
+        second.close()

@@ -14,24 +14,34 @@ SCENARIO = Path(__file__).with_name("uas.xml")
 LOW, HIGH = 10_000, 32_000  # below the kernel's ephemeral ports (32768-60999)
 
 
-def free_block(size: int, *, tries: int = 200) -> int:
-    """The first of ``size`` consecutive ports that are free for TCP and UDP right now."""
-    for _ in range(tries):
-        base = random.randrange(LOW, HIGH - size)
-        held: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    sock = socket.socket(socket.AF_INET, kind)
-                    held.append(sock)
-                    sock.bind(("127.0.0.1", port))
+def free_block(size: int) -> int:
+    """The first of ``size`` consecutive ports free for TCP and UDP right now, from a random
+    start in ``LOW``..``HIGH`` (scanning on past any port in use)."""
+    base = random.randrange(LOW, HIGH - size)
+    for _ in range(HIGH - LOW):
+        taken = _first_taken(base, size)
+        if taken is None:
             return base
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
+        base = taken + 1 if taken + 1 + size < HIGH else LOW
     raise RuntimeError(f"no {size} free consecutive ports")
+
+
+def _first_taken(base: int, size: int) -> int | None:
+    for port in range(base, base + size):
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            with socket.socket(socket.AF_INET, kind) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    return port
+    return None
+
+
+def dialer_ports(processes: int) -> dict[str, int]:
+    """The sip dialer's port options: SIP (two a process) and control ports free now; the
+    RTP range follows (baresip draws its ports there and passes over any in use)."""
+    base = free_block(3 * processes)
+    return {"sip_port": base, "ctrl_port": base + 2 * processes, "rtp_port": base + 3 * processes}
 
 
 class FarEnd:

@@ -56,7 +56,7 @@ class SipDialerConfig(BaseModel):
     rtp_port: Port = 20000
     # Relative audio files of Automated campaigns are looked up here.
     audio_dir: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
-    # Where each process's config is written; a fresh temporary folder when not given.
+    # Where each process's config is written; <temp dir>/outbound-sip-<ctrl_port> if not given.
     work_dir: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
     baresip: Annotated[str, StringConstraints(min_length=1, max_length=1024)] = "baresip"
     keep_logs: bool = False

@@ -10,7 +10,6 @@ baresip cannot play) is answered at once with a network error and never dialled.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import threading
 import time
@@ -34,8 +33,10 @@ class SipDialer:
     def __init__(self, config: SipDialerConfig, clock: Clock) -> None:
         self.config = config
         self._clock = clock
-        self._own_root = config.work_dir is None
-        self.root = Path(config.work_dir or tempfile.mkdtemp(prefix="outbound-sip-"))
+        # The same folder on every start (by control port), so that a baresip orphaned by a
+        # service that died is found and ended before its ports are needed again.
+        default = Path(tempfile.gettempdir()) / f"outbound-sip-{config.ctrl_port}"
+        self.root = Path(config.work_dir) if config.work_dir else default
         self._lock = threading.Lock()
         self._results: list[Result] = []
         self._closed = False
@@ -108,5 +109,3 @@ class SipDialer:
             self._closed = True
         for lane in self.lanes:
             lane.stop()
-        if self._own_root:
-            shutil.rmtree(self.root, ignore_errors=True)

@@ -7,6 +7,9 @@ campaign's message plays from a per-file account whose ``audio_source`` is ``auf
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -64,7 +67,23 @@ class BaresipProcess:
         )
         (self.folder / "contacts").write_text("")
 
+    def _stale_pid(self) -> int | None:
+        """A baresip left running on this folder by a service that died without stopping it."""
+        try:
+            pid = int((self.folder / "baresip.pid").read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        mine = (
+            cmdline[:1] == [self.config.baresip.encode()] and str(self.folder).encode() in cmdline
+        )
+        return pid if mine else None
+
     def start(self) -> None:
+        stale = self._stale_pid()
+        if stale is not None:  # it would hold our ports: end it
+            with contextlib.suppress(OSError):
+                os.kill(stale, signal.SIGKILL)
         self.write_config()
         log_path = self.folder / "baresip.log"
         out = open(log_path, "ab") if self.config.keep_logs else subprocess.DEVNULL  # noqa: SIM115
@@ -79,6 +98,7 @@ class BaresipProcess:
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()  # type: ignore[union-attr]
+        (self.folder / "baresip.pid").write_text(str(self._popen.pid))
         self.starts += 1
 
     @property
