@@ -78,7 +78,9 @@ def sip_options(far_end: FarEnd, *, processes: int = 1, **more: Any) -> dict[str
 def start_dialer(options: dict[str, Any], clock: ShiftedClock) -> SipDialer:
     dialer = build_dialer("sip", options, clock)
     assert isinstance(dialer, SipDialer)
-    assert dialer.wait_ready(), "baresip did not come up"
+    if not dialer.wait_ready():
+        dialer.close()
+        pytest.fail("baresip did not come up")
     return dialer
 
 
@@ -191,10 +193,12 @@ def test_every_outcome_arrives_through_baresip(
     campaign = start_campaign(client, admin, kind="agent", target="agents", phones=list(phones))
     clock = ShiftedClock()
     dialer = start_dialer(sip_options(far_end), clock)
+    pids = [lane.process.pid for lane in dialer.lanes]
     try:
         drive(make_engine(db, dialer, clock), closed(db, campaign), within=30)
     finally:
         dialer.close()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)  # baresip ends with it
     made = attempts(db)
     got = {
         phones[p]: (a[0].outcome.value if a[0].outcome else None, a[0].raw_result)

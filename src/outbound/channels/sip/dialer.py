@@ -9,10 +9,12 @@ baresip cannot play) is answered at once with a network error and never dialled.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,14 @@ from outbound.engine.clock import Clock
 from outbound.strategies.outcomes import Outcome
 
 log = logging.getLogger(__name__)
+_OPEN: weakref.WeakSet[SipDialer] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_dialers() -> None:
+    """An interpreter leaving without closing a dialer must not leave baresip running."""
+    for dialer in list(_OPEN):
+        dialer.close()
 
 
 class SipDialer:
@@ -45,6 +55,7 @@ class SipDialer:
             Lane(config, i, self.root, clock=clock, report=self._add, held=self.held)
             for i in range(config.processes)
         ]
+        _OPEN.add(self)
         for lane in self.lanes:
             lane.start()
 
@@ -109,3 +120,4 @@ class SipDialer:
             self._closed = True
         for lane in self.lanes:
             lane.stop()
+        _OPEN.discard(self)

@@ -115,19 +115,27 @@ class Lane:
 
     # -- the lane's thread -------------------------------------------------------------------
     def _run(self) -> None:
+        """Start, drive, and start again until stopped; the process never outlives this."""
         pause = RESTART_PAUSE[0]
-        while not self._stopping:
-            try:
-                self._start_process()
-            except CtrlClosed as exc:
-                log.warning("baresip %d did not start: %s", self.index, exc)
+        try:
+            while not self._stopping:
+                try:
+                    self._start_process()
+                except CtrlClosed as exc:
+                    log.warning("baresip %d did not start: %s", self.index, exc)
+                    self._down()
+                    with self._cond:
+                        self._cond.wait_for(lambda: self._stopping, timeout=pause)
+                    pause = min(pause * 2, RESTART_PAUSE[1])
+                    continue
+                pause = RESTART_PAUSE[0]
+                try:
+                    self._drive()
+                except Exception:
+                    log.exception("baresip %d: lane failed; restarting its process", self.index)
                 self._down()
-                time.sleep(pause)
-                pause = min(pause * 2, RESTART_PAUSE[1])
-                continue
-            pause = RESTART_PAUSE[0]
-            self._drive()
-            self._down()
+        finally:
+            self.process.stop()
 
     def _start_process(self) -> None:
         self.process.start()
@@ -136,7 +144,7 @@ class Lane:
             self.process.ctrl_port,
             self._on_event,
             within=START_WITHIN,
-            alive=self.process.alive,
+            alive=lambda: self.process.alive() and not self._stopping,
         )
         self._ctrl.command("uafind", self._default_aor())  # answers once the UA is ready
         self._current_ua = self._default_aor()
