@@ -18,6 +18,7 @@ from outbound.channels.simulator import (
     SimulatorSms,
     SmsSimulatorConfig,
 )
+from outbound.channels.sip import SipDialer, SipDialerConfig
 from outbound.engine.clock import Clock
 
 Loc = tuple[str | int, ...]
@@ -48,12 +49,17 @@ def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
     return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
 
 
+def _dialer_sip(options: Mapping[str, Any], clock: Clock) -> Dialer:
+    return SipDialer(_config(SipDialerConfig, "sip dialer", options), clock)
+
+
 def _sms_simulator(options: Mapping[str, Any], clock: Clock) -> SmsGateway:
     return SimulatorSms(_config(SmsSimulatorConfig, "simulator SMS gateway", options), clock)
 
 
 DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
     "simulator": (SimulatorConfig, _dialer_simulator),
+    "sip": (SipDialerConfig, _dialer_sip),
 }
 SMS_GATEWAYS: dict[
     str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], SmsGateway]]
