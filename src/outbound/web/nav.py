@@ -30,6 +30,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Campaigns", "/", prefixes=("/", "/campaigns")),
+    NavItem("Strategies", "/strategies"),
+    NavItem("Schedules", "/schedules"),
     NavItem("Users", "/users", Role.ADMIN),
     NavItem("API tokens", "/tokens", Role.ADMIN),
 ]

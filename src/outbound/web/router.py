@@ -10,10 +10,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
-from outbound.web.pages import campaigns, login, users
+from outbound.web.pages import campaigns, login, schedules, strategies, users
 from outbound.web.templating import HERE
 
-PAGES = (login.router, campaigns.router, users.router)
+PAGES = (
+    login.router,
+    campaigns.router,
+    users.router,
+    strategies.router,
+    schedules.router,
+)
 
 
 def build_web_router() -> APIRouter:
