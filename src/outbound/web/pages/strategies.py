@@ -73,7 +73,7 @@ OUTCOME_LABELS = {
 }
 ACTIONS = [
     (RuleAction.NEXT.value, "Next attempt"),
-    (RuleAction.RETRY.value, "Retry this attempt"),
+    (RuleAction.RETRY.value, "Retry"),
     (RuleAction.GOTO.value, "Go to attempt…"),
     (RuleAction.CLOSE.value, "Close"),
 ]
