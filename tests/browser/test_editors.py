@@ -30,7 +30,7 @@ def test_strategy_with_busy_sms_fallback_and_a_move(server: Server, page: Page) 
     add = page.locator("#add-attempt")
     expect(add.get_by_label("SMS template")).to_be_hidden()  # voice is chosen
     add.get_by_role("button", name="Add attempt").click()  # 1: voice, phone 1
-    expect(page.locator("#add-attempt")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Attempt 1"))).to_be_visible()
     add.get_by_label("Channel").select_option("sms")
     add.get_by_label("SMS template").fill("Sorry we missed you: reply to book a call.")
     add.get_by_label("Reply expiry (minutes)").fill("240")
@@ -48,12 +48,15 @@ def test_strategy_with_busy_sms_fallback_and_a_move(server: Server, page: Page) 
     first.get_by_label("Busy: go to attempt").fill("2")
     first.get_by_label("Busy: delay in minutes").fill("10")
     first.get_by_role("button", name="Save attempt 1").click()
-    expect(page.get_by_role("status")).to_have_text("Attempt saved.")
+    expect(page.locator("#attempts").get_by_role("status")).to_have_text("Attempt saved.")
 
     add.get_by_label("Phone", exact=True).select_option("2")
     add.get_by_role("button", name="Add attempt").click()  # 3: voice, phone 2
+    expect(page.get_by_role("heading", name=re.compile("Attempt 3"))).to_be_visible()
+    page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="Move attempt 3 up").click()
-    expect(page.get_by_role("status")).to_have_text("Attempt moved.")
+    expect(page.locator("#attempts").get_by_role("status")).to_have_text("Attempt moved.")
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the attempts in place
     positions = page.locator("li.attempt")
     expect(positions.nth(1)).to_contain_text("Phone 2")
     expect(positions.nth(2)).to_contain_text("SMS")

@@ -133,6 +133,35 @@ def _rule(outcome: str, **cells: str) -> dict[str, str]:
     return {f"rules.{outcome}.{name}": value for name, value in cells.items()}
 
 
+def test_htmx_requests_get_the_page_to_swap_in_place(
+    client: TestClient, admin: Account, login: Login
+) -> None:
+    token = login(admin)
+    sid = _create(client, token)
+    for slot in ("1", "2"):
+        assert _add(client, token, sid, phone_slot=slot).status_code == 303
+    first, second = _strategy(client, admin, sid)["attempts"]
+    hx = {"HX-Request": "true"}
+    moved = client.post(
+        f"/strategies/{sid}/attempts/{second['id']}/move",
+        data={"csrf_token": token, "direction": "up"},
+        headers=hx,
+    )
+    assert moved.status_code == 200
+    region = moved.text[moved.text.index('<div id="attempts">') :]
+    assert "Attempt moved." in region
+    assert region.index(f'id="attempt-{second["id"]}"') < region.index(
+        f'id="attempt-{first["id"]}"'
+    )
+    goto = _rule("busy", action="goto", attempt="2", delay_minutes="0")
+    assert _edit(client, token, sid, _strategy(client, admin, sid)["attempts"][0], **goto)
+    refused = client.post(
+        f"/strategies/{sid}/attempts/{first['id']}/delete", data={"csrf_token": token}, headers=hx
+    )
+    assert refused.status_code == 422  # htmx swaps a 422 in, not a 409
+    assert "goto target" in refused.text
+
+
 def test_each_rule_error_lands_on_its_cell(
     client: TestClient, admin: Account, login: Login
 ) -> None:

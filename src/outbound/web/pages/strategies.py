@@ -214,6 +214,7 @@ def _page(
     strategy_id: int,
     shown: dict[str, forms.FormState] | None = None,
     *,
+    done: str | None = None,
     status_code: int = 200,
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id)
@@ -237,7 +238,8 @@ def _page(
         "add": shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new"),
         "delete_form": shown.get("del") or forms.FormState(prefix="del"),
         "used_by": names_using(session, strategy_id=strategy.id),
-        "done": DONE.get(request.query_params.get("done", "")),
+        "done_key": done or request.query_params.get("done", ""),
+        "done": DONE,
         **_common(),
     }
     return render(request, "strategies/detail.html", context, status_code=status_code)
@@ -285,6 +287,18 @@ def delete(
 # --- attempts ----------------------------------------------------------------------------
 
 
+def _attempt_done(
+    request: Request, session: Session, strategy_id: int, done: str, anchor: int | None = None
+) -> Response:
+    """After an attempt changed: htmx swaps the attempts in place; a browser is redirected."""
+    if request.headers.get("HX-Request") == "true":
+        session.flush()
+        session.expire_all()  # the page reads the attempts in their new order
+        return _page(request, session, strategy_id, done=done)
+    where = f"#attempt-{anchor}" if anchor else ""
+    return see_other(request, f"/strategies/{strategy_id}?done={done}{where}")
+
+
 def _attempt_form(
     data: Any, prefix: str, *, rules_of: Channel | None
 ) -> tuple[forms.FormState, dict[str, Any] | None]:
@@ -316,9 +330,7 @@ def add_attempt(
         if payload is not None:
             with form.catching(session):
                 attempt = service.add_attempt(session, strategy, payload, position=payload.position)
-                return see_other(
-                    request, f"/strategies/{strategy_id}?done=added#attempt-{attempt.id}"
-                )
+                return _attempt_done(request, session, strategy_id, "added", attempt.id)
     return _page(request, session, strategy_id, {"new": form}, status_code=422)
 
 
@@ -351,9 +363,7 @@ def update_attempt(
         if payload is not None:
             with form.catching(session):
                 service.update_attempt(session, strategy, attempt, payload)
-                return see_other(
-                    request, f"/strategies/{strategy_id}?done=updated#attempt-{attempt_id}"
-                )
+                return _attempt_done(request, session, strategy_id, "updated", attempt_id)
     return _page(request, session, strategy_id, {prefix: form}, status_code=422)
 
 
@@ -370,8 +380,10 @@ def delete_attempt(
     form = forms.FormState(prefix=f"a{attempt_id}")
     with form.catching(session):
         service.delete_attempt(session, strategy, attempt)
-        return see_other(request, f"/strategies/{strategy_id}?done=deleted")
-    return _page(request, session, strategy_id, {form.prefix: form}, status_code=409)
+        return _attempt_done(request, session, strategy_id, "deleted")
+    # htmx swaps only 2xx and 422 answers in; a browser without it gets the honest 409.
+    status = 422 if request.headers.get("HX-Request") == "true" else 409
+    return _page(request, session, strategy_id, {form.prefix: form}, status_code=status)
 
 
 @router.post("/strategies/{strategy_id}/attempts/{attempt_id}/move")
@@ -395,4 +407,4 @@ def move_attempt(
     if 0 <= other < len(order):
         order[index], order[other] = order[other], order[index]
         service.reorder_attempts(session, strategy, [a.id for a in order])
-    return see_other(request, f"/strategies/{strategy_id}?done=moved#attempt-{attempt_id}")
+    return _attempt_done(request, session, strategy_id, "moved", attempt_id)
