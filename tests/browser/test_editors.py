@@ -65,6 +65,11 @@ def test_strategy_with_busy_sms_fallback_and_a_move(server: Server, page: Page) 
     expect(voice.get_by_label("Busy: go to attempt")).to_have_value("3")
     shoot(page, "strategy-editor")
 
+    page.get_by_role("link", name="Strategies").first.click()
+    row = page.locator(f'tr[data-strategy="{name}"]')
+    expect(row).to_contain_text("Voice (phone 1) → Voice (phone 2) → SMS (phone 1)")
+    shoot(page, "strategies-list")
+
     stored = server.api("GET", f"/strategies/{strategy_id}").json()
     assert [(a["channel"], a["phone_slot"]) for a in stored["attempts"]] == [
         ("voice", 1),
