@@ -206,3 +206,10 @@ def test_viewer_reads_without_write_controls_and_writes_are_refused(
         answer = client.post(path, data={"csrf_token": token, "name": "x", "date": "2026-01-01"})
         assert answer.status_code == 403, path
     assert _schedule(client, admin, sid)["name"] == "office-hours"
+
+
+def test_unknown_schedule_is_a_404_page(client: TestClient, admin: Account, login: Login) -> None:
+    token = login(admin)
+    assert client.get("/schedules/999999").status_code == 404
+    answer = client.post("/schedules/999999/windows", data={"csrf_token": token})
+    assert answer.status_code == 404 and "not found" in answer.text

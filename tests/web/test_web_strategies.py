@@ -297,3 +297,28 @@ def test_viewer_reads_without_write_controls_and_writes_are_refused(
         answer = client.post(path, data={"csrf_token": token, "name": "x", "direction": "up"})
         assert answer.status_code == 403, path
     assert len(_strategy(client, admin, sid)["attempts"]) == 1
+
+
+def test_unknown_strategy_attempt_or_direction_is_an_error_page(
+    client: TestClient, admin: Account, login: Login
+) -> None:
+    token = login(admin)
+    sid = _create(client, token)
+    assert _add(client, token, sid).status_code == 303
+    aid = _strategy(client, admin, sid)["attempts"][0]["id"]
+    assert client.get("/strategies/999999").status_code == 404
+    missing = client.post(f"/strategies/{sid}/attempts/999999", data={"csrf_token": token})
+    assert missing.status_code == 404
+    sideways = client.post(
+        f"/strategies/{sid}/attempts/{aid}/move", data={"csrf_token": token, "direction": "left"}
+    )
+    assert sideways.status_code == 422
+    assert "direction must be &#39;up&#39; or &#39;down&#39;" in sideways.text
+    # moving the only attempt up or down changes nothing and is no error
+    for direction in ("up", "down"):
+        stays = client.post(
+            f"/strategies/{sid}/attempts/{aid}/move",
+            data={"csrf_token": token, "direction": direction},
+            follow_redirects=False,
+        )
+        assert stays.status_code == 303
