@@ -30,6 +30,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Campaigns", "/", prefixes=("/", "/campaigns")),
+    NavItem("Strategies", "/strategies"),
+    NavItem("Schedules", "/schedules"),
     NavItem("Imports", "/imports"),
     NavItem("Do not call", "/dnc"),
     NavItem("Settings", "/settings"),

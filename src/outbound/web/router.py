@@ -10,7 +10,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
-from outbound.web.pages import campaigns, contacts, dnc, imports, login, settings, users
+from outbound.web.pages import (
+    campaigns,
+    contacts,
+    dnc,
+    imports,
+    login,
+    schedules,
+    settings,
+    strategies,
+    users,
+)
 from outbound.web.templating import HERE
 
 PAGES = (
@@ -21,6 +31,8 @@ PAGES = (
     imports.router,
     dnc.router,
     settings.router,
+    strategies.router,
+    schedules.router,
 )
 
 
