@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from outbound.campaigns.repository import get_by_ref
 from outbound.contacts import repository
-from outbound.contacts.phones import PhoneError, normalise
+from outbound.contacts.phones import PhoneError, normalise, search_prefixes
 from outbound.contacts.schemas import ContactCreate
 from outbound.contacts.states import ContactState
 from outbound.dnc.service import is_listed
@@ -24,6 +24,7 @@ from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
 from outbound.settings.service import get_settings
 
 MAX_STATE_FILTERS = 20
+NO_NUMBER = "+0"  # what a search without a digit looks for: no country code starts with 0
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,13 @@ def list_contacts(
     after: int | None,
     limit: int,
 ) -> tuple[list[Contact], int | None]:
-    """One keyset page by id, and the ``after`` of the next page (None at the end)."""
+    """One keyset page by id, and the ``after`` of the next page (None at the end);
+    ``q`` searches Phone 1 as the page's search box does."""
     wanted = parse_states(states)
     campaign = get_by_ref(session, campaign_ref)
-    query = q.strip() if q else None
+    narrowed = narrowing(session, number=q, column=None, value=None)
     rows = repository.page(
-        session, campaign.id, states=wanted, after=after, q=query, limit=limit + 1
+        session, campaign.id, states=wanted, after=after, narrowing=narrowed, limit=limit + 1
     )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
@@ -162,19 +164,23 @@ def narrowing(
     session: Session, *, number: str | None, column: str | None, value: str | None
 ) -> repository.Narrowing:
     """What a search box means: a number that reads as a whole one (in the default region)
-    is matched exactly, in E.164; anything else as the start of Phone 1."""
+    is matched exactly, in E.164; anything else as the start of Phone 1 (in E.164, read
+    internationally or nationally: ``search_prefixes``). Text without a digit matches no
+    number."""
     query = number.strip() if number else None
     exact = None
+    prefixes: tuple[str, ...] = ()
     if query:
+        region = get_settings(session).default_region
         try:
-            exact = normalise(query, default_region=get_settings(session).default_region)
+            exact = normalise(query, default_region=region)
         except PhoneError:
-            exact = None
+            prefixes = search_prefixes(query, default_region=region) or (NO_NUMBER,)
     if column is not None and column not in repository.SEARCHABLE_COLUMNS:
         raise Invalid(("query", "column"), f"cannot search contacts by {column[:40]!r}")
     return repository.Narrowing(
-        q=query or None,
         phone1_e164=exact,
+        phone1_prefixes=prefixes,
         column=column if value else None,
         value=value if value else None,
     )
