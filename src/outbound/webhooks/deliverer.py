@@ -146,14 +146,24 @@ def claim(session: Session, *, now: datetime, policy: Policy) -> list[_Job]:
         .limit(policy.batch)
         .with_for_update(of=WebhookEvent, skip_locked=True)
     )
-    ids = list(session.scalars(query))
+    found = list(session.scalars(query))
+    if not found:
+        return []
+    # Conditional, for SQLite (no row locks: another deliverer may have read the same rows):
+    # only the events still free are leased, and only those are sent.
+    leased = session.execute(
+        update(WebhookEvent)
+        .where(
+            among(session, WebhookEvent.id, found),
+            WebhookEvent.status == PENDING,
+            or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now),
+        )
+        .values(claimed_until=now + policy.lease)
+        .returning(WebhookEvent.id)
+    )
+    ids = sorted(leased.scalars())
     if not ids:
         return []
-    session.execute(
-        update(WebhookEvent)
-        .where(among(session, WebhookEvent.id, ids))
-        .values(claimed_until=now + policy.lease)
-    )
     rows = session.execute(
         select(WebhookEvent, WebhookSubscription.url, WebhookSubscription.secret)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
