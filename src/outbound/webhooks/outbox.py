@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -34,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from outbound.contacts.states import ContactState
@@ -69,7 +71,9 @@ COLUMNS = (
 )
 
 _lock = threading.Lock()
-_gate: dict[int, tuple[float, bool]] = {}  # id(engine) -> (valid until, any active)
+# Per database engine: (valid until, any subscription active). Weak: a disposed engine's
+# entry goes with it, and a new engine never inherits an old one's answer.
+_gate: weakref.WeakKeyDictionary[Engine, tuple[float, bool]] = weakref.WeakKeyDictionary()
 
 
 def invalidate() -> None:
@@ -85,7 +89,7 @@ def invalidate_after_commit(session: Session) -> None:
 
 def enabled(session: Session) -> bool:
     """Whether any subscription is active (cached for ``GATE_SECONDS`` per database)."""
-    key = id(session.get_bind())
+    key = session.get_bind().engine
     now = time.monotonic()
     with _lock:
         known = _gate.get(key)
