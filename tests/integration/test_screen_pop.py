@@ -4,7 +4,9 @@ viewer) gets the contact, its business parameters and CRM id, and the campaign's
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -16,6 +18,17 @@ from tests.integration.test_engine_flow import make_engine, run
 from tests.integration.test_webhooks import ALWAYS, START, TWO_CALLS, _post, make_campaign
 
 API = "/api/v1/screen-pop"
+FORM = [
+    {"name": "interested", "label": "Interested?", "type": "checkbox"},
+    {
+        "name": "plan",
+        "label": "Plan chosen",
+        "type": "select",
+        "options": ["basic", "gold"],
+        "required": True,
+    },
+    {"name": "notes", "label": "Notes", "type": "textarea"},
+]
 
 
 def test_a_call_pops_its_contact_and_script(
@@ -24,6 +37,10 @@ def test_a_call_pops_its_contact_and_script(
     strategy = _post(client, admin, "/strategies", TWO_CALLS)["id"]
     schedule = _post(client, admin, "/schedules", ALWAYS)["id"]
     campaign = make_campaign(client, admin, "pop-camp", "CAMP-POP", strategy, schedule)
+    formed = client.patch(
+        f"/api/v1/campaigns/{campaign}", json={"agent_form": FORM}, headers=admin.headers
+    )
+    assert formed.status_code == 200, formed.text
     contact = {
         "phone1": "+14155550200",
         "phone2": "(415) 555-0300",
@@ -61,7 +78,9 @@ def test_a_call_pops_its_contact_and_script(
         "type": "agent",
         "dialer_target": "sales",
         "agent_script": "Hello, this is pop-camp.",
+        "agent_form": [{"required": False, "options": [], **f} for f in FORM],
     }
+    assert pop["campaign"]["agent_form"][1]["options"] == ["basic", "gold"]
     by_id = client.get(f"{API}/attempts/{pop['attempt']['id']}", headers=viewer.headers)
     assert by_id.status_code == 200 and by_id.json() == pop
 
@@ -95,3 +114,26 @@ def test_no_such_call(client: TestClient, viewer: Account) -> None:
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "number"
     assert client.get(API, headers=viewer.headers).status_code == 422
     assert client.get(API, params={"number": "+14155550200"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("form", "why"),
+    [
+        ([{"name": "plan", "label": "Plan", "type": "select"}], "needs at least one option"),
+        ([{"name": "n", "label": "N", "options": ["a"]}], "only a select field has options"),
+        ([{"name": "n", "label": "N"}, {"name": "n", "label": "M"}], "at most once"),
+        ([{"name": "Bad Name", "label": "N"}], "pattern"),
+        ([{"name": "n", "label": ""}], "at least 1 character"),
+        ([{"name": "n", "label": "N", "type": "colour"}], "Input should be"),
+        ([{"name": "n", "label": "N", "hint": "x"}], "Extra inputs"),
+    ],
+)
+def test_a_bad_agent_form_is_refused(
+    client: TestClient, admin: Account, db: Database, form: list[dict[str, Any]], why: str
+) -> None:
+    body = {"name": "form-camp", "type": "sms", "agent_form": form}
+    response = client.post("/api/v1/campaigns", json=body, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail[0]["field"].startswith("agent_form"), detail
+    assert why in detail[0]["msg"], detail

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from outbound.campaigns.schemas import FormField
 from outbound.campaigns.types import CampaignType
 from outbound.contacts.states import ContactState
 from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
@@ -37,6 +38,7 @@ class PopCampaign(BaseModel):
     type: CampaignType
     dialer_target: str
     agent_script: str
+    agent_form: list[FormField]
 
 
 class PopAttempt(BaseModel):
@@ -92,5 +94,6 @@ class ScreenPop(BaseModel):
                 type=campaign.type,
                 dialer_target=campaign.dialer_target,
                 agent_script=campaign.agent_script,
+                agent_form=[FormField.model_validate(f) for f in campaign.agent_form],
             ),
         )

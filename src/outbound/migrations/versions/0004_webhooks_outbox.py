@@ -1,4 +1,4 @@
-"""webhooks: subscriptions and the outbox of events
+"""webhooks: subscriptions, the outbox of events, and the agent form of a campaign
 
 Revision ID: 0004_webhooks
 Revises: 0003
@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("agent_form", sa.JSON(), server_default="[]", nullable=False))
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -104,6 +106,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("agent_form")
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_events_subscription")
         batch_op.drop_index(
