@@ -3,12 +3,16 @@ redelivery of a failed event and the test ping, against a real loopback receiver
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from outbound.app import create_app
+from outbound.config import Config
 from outbound.db.engine import Database
 from outbound.engine.clock import VirtualClock
 from outbound.webhooks import signing
@@ -182,3 +186,22 @@ def test_delivery_log_filters(client: TestClient, admin: Account) -> None:
     assert client.get(url, params={"contact_id": 5}, headers=admin.headers).json()["items"] == []
     bad = client.get(url, params={"status": "lost"}, headers=admin.headers)
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "status"
+
+
+def test_the_service_delivers_in_the_background(
+    db: Database, admin: Account, tmp_path: Path
+) -> None:
+    """``outbound serve`` runs a deliverer beside the engine: a ping reaches the receiver
+    with nobody driving the deliverer by hand."""
+    config = Config(data_dir=tmp_path / "data", engine=True)
+    with receiving(fail_first=0) as receiver, TestClient(create_app(config, db=db)) as client:
+        made = client.post(API, json={"url": receiver.url}, headers=admin.headers).json()
+        ping = client.post(f"{API}/{made['id']}/ping", headers=admin.headers).json()
+        arrived = threading.Event()
+        for _ in range(300):  # the deliverer looks every second when idle
+            if receiver.acknowledged()[ping["id"]]:
+                break
+            arrived.wait(0.1)
+        log = client.get(f"{API}/{made['id']}/deliveries", headers=admin.headers).json()
+    assert receiver.acknowledged() == {ping["id"]: 1}
+    assert log["items"][0]["status"] == "delivered"
