@@ -161,16 +161,31 @@ def test_every_event_arrives_once_acknowledged_in_order_and_signed(
             "+14155550603",  # declined
             "+14155550777",  # put on the DNC list after the upload: closed at the gate
             "+14155550778",  # DNC listed at the upload
+            "+14155550999",  # never answers: Dangling after the timeout (a sweep)
         ]
         assert upload(client, admin, camp_a, phones_a)["rows_dnc"] == 1
         assert upload(client, admin, camp_b, ["+14155551200", "+14155551486"])["rows_dnc"] == 0
         _post(client, admin, "/dnc", {"number": "+14155550777"})
         # Added one by one while listed: created closed (a contacts-service event).
         _post(client, admin, f"/campaigns/{camp_b}/contacts", {"phone1": "+14155550777"})
-        for campaign in (camp_a, camp_b):
+        # SMS on the Default strategy: a reply, a STOP, and silence until the expiry (a sweep).
+        camp_c = _post(
+            client,
+            admin,
+            "/campaigns",
+            {
+                "name": "webhook-c",
+                "type": "sms",
+                "crm_campaign_id": "CAMP-C",
+                "sms_template": "Hi",
+                "schedule_id": schedule,
+            },
+        )["id"]
+        upload(client, admin, camp_c, ["+14155552555", "+14155552556", "+14155552000"])
+        for campaign in (camp_a, camp_b, camp_c):
             _post(client, admin, f"/campaigns/{campaign}/start", {})
         clock = VirtualClock(START)
-        run(make_engine(db, clock), clock, until=START + timedelta(hours=4))
+        run(make_engine(db, clock), clock, until=START + timedelta(hours=26))
         deliver_all(db, clock)
 
     rows = events(db)
@@ -207,32 +222,40 @@ def test_every_event_arrives_once_acknowledged_in_order_and_signed(
             c.id: (c.phone1_e164, c.campaign_id, c.state.value, c.crm_contact_id)
             for c in session.scalars(select(Contact))
         }
-        attempts: dict[int, list[str]] = defaultdict(list)
+        attempts: dict[int, list[int]] = defaultdict(list)
+        final_outcome: dict[int, str | None] = {}
         for a in session.scalars(select(Attempt).order_by(Attempt.id)):
-            attempts[a.contact_id].append(a.outcome.value if a.outcome else "")
+            attempts[a.contact_id].append(a.id)
+            final_outcome[a.id] = a.outcome.value if a.outcome else None
     delivered = {r.event_id: r.payload for r in receiver.requests if r.answered == 200}
 
     # Subscription for every campaign: each contact's story as it happened.
     mine = [delivered[r.id] for r in rows if r.subscription_id == sub_all["id"]]
     states: dict[int, list[str]] = defaultdict(list)
-    outcomes: dict[int, list[str]] = defaultdict(list)
+    outcomes: dict[int, list[str]] = defaultdict(list)  # attempt id -> outcomes told
     for event in mine:
         number, campaign, _, crm = contacts[event["contact_id"]]
         assert event["campaign_id"] == campaign
-        assert event["crm_campaign_id"] == ("CAMP-A" if campaign == camp_a else "CAMP-B")
+        crm_campaign = {camp_a: "CAMP-A", camp_b: "CAMP-B", camp_c: "CAMP-C"}[campaign]
+        assert event["crm_campaign_id"] == crm_campaign
         assert event["crm_contact_id"] == crm == f"CRM-{number[-4:]}" or number.endswith("0777")
         if event["type"] == "contact.state_changed":
             states[event["contact_id"]].append(event["state"])
         else:
             assert event["type"] == "attempt.result"
             assert event["attempt"]["phone_number"] == number
-            outcomes[event["contact_id"]].append(event["outcome"])
+            assert event["attempt"]["id"] in attempts[event["contact_id"]]
+            outcomes[event["attempt"]["id"]].append(event["outcome"])
     assert set(states) == set(contacts)  # every contact changed state at least once
     for contact_id, (number, _, final, _) in contacts.items():
         story = states[contact_id]
         assert story[-1] == final, (number, story)
         assert story.count("sent_to_dialer") == len(attempts[contact_id]), (number, story)
-        assert outcomes[contact_id] == attempts[contact_id], number
+        # Each attempt with a result told it; an SMS also its receipt, then the reply.
+        told = {a: outcomes[a][-1] for a in attempts[contact_id] if a in outcomes}
+        assert told == {
+            a: final_outcome[a] for a in attempts[contact_id] if final_outcome[a] is not None
+        }, number
     by_number = {
         number: states[cid] for cid, (number, camp, _, _) in contacts.items() if camp == camp_a
     }
@@ -240,6 +263,11 @@ def test_every_event_arrives_once_acknowledged_in_order_and_signed(
     assert by_number["+14155550404"] == ["sent_to_dialer", "not_connected"]
     assert by_number["+14155550777"] == ["dnc_listed"]
     assert by_number["+14155550778"] == ["dnc_listed"]
+    assert by_number["+14155550999"] == ["sent_to_dialer", "dangling"]
+    sms = {number: states[cid] for cid, (number, camp, _, _) in contacts.items() if camp == camp_c}
+    assert sms["+14155552555"] == ["sent_to_dialer", "sms_sent", "sms_responded"]
+    assert sms["+14155552556"] == ["sent_to_dialer", "sms_sent", "dnc_listed"]  # STOP
+    assert sms["+14155552000"] == ["sent_to_dialer", "sms_sent", "retries_completed"]
 
     # Subscription for campaign B, state changes only.
     theirs = [delivered[r.id] for r in rows if r.subscription_id == sub_b["id"]]
