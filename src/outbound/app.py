@@ -19,6 +19,7 @@ from outbound.engine.service import EngineThread, timing_from
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
 from outbound.web.router import install_web
+from outbound.webhooks.deliverer import DelivererThread
 
 DESCRIPTION = """
 Outbound campaign manager for contact centres.
@@ -54,11 +55,17 @@ def _lifespan(
             if background and config.engine
             else None
         )
+        # The webhook deliverer runs wherever the engine runs (it writes the events).
+        deliverer = DelivererThread(app.state.db) if engine is not None else None
         if engine is not None:
             engine.start()
+        if deliverer is not None:
+            deliverer.start()
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.stop()
             if engine is not None:
                 engine.stop()
             if runner is not None:

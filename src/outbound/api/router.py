@@ -12,10 +12,12 @@ from outbound.engine.endpoints import router as forecasts
 from outbound.imports.endpoints import router as imports
 from outbound.reports.endpoints import router as reports
 from outbound.schedules.endpoints import router as schedules
+from outbound.screenpop.endpoints import router as screen_pop
 from outbound.settings.endpoints import router as settings
 from outbound.strategies.endpoints import router as strategies
 from outbound.users.endpoints import auth_router
 from outbound.users.endpoints import router as users
+from outbound.webhooks.endpoints import router as webhooks
 
 
 def build_v1_router() -> APIRouter:
@@ -32,6 +34,8 @@ def build_v1_router() -> APIRouter:
         imports,
         dnc,
         settings,
+        webhooks,
+        screen_pop,
     )
     for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)

@@ -68,6 +68,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
     )
     for field in SIMPLE_FIELDS:
         setattr(campaign, field, getattr(data, field))
+    campaign.agent_form = [f.model_dump() for f in data.agent_form]
     session.add(campaign)
     session.flush()
     return campaign
@@ -97,6 +98,8 @@ def update_campaign(
     for field in SIMPLE_FIELDS:
         if field in given:
             setattr(campaign, field, getattr(patch, field))
+    if patch.agent_form is not None:
+        campaign.agent_form = [f.model_dump() for f in patch.agent_form]
     campaign.updated_at = now
     session.flush()
     return campaign

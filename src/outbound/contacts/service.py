@@ -22,6 +22,7 @@ from outbound.dnc.service import is_listed
 from outbound.errors import Conflict, Invalid, NotFound
 from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
 from outbound.settings.service import get_settings
+from outbound.webhooks import outbox
 
 MAX_STATE_FILTERS = 20
 NO_NUMBER = "+0"  # what a search without a digit looks for: no country code starts with 0
@@ -87,6 +88,8 @@ def add_contact(
     )
     session.add(contact)
     session.flush()
+    if listed:  # created closed: a state change a CRM is told of
+        outbox.contacts_changed(session, [contact.id], now=now)
     return Added(contact, [n for n in numbers if n in listed])
 
 

@@ -9,6 +9,7 @@ from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
+from outbound.models.webhook import DeliveryStatus, WebhookEvent, WebhookSubscription
 from outbound.models.worker import Worker
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Attempt",
     "Campaign",
     "Contact",
+    "DeliveryStatus",
     "DncEntry",
     "ImportJob",
     "ImportReject",
@@ -32,5 +34,7 @@ __all__ = [
     "StrategyRule",
     "TokenKind",
     "User",
+    "WebhookEvent",
+    "WebhookSubscription",
     "Worker",
 ]
