@@ -25,7 +25,7 @@ def build_v1_router() -> APIRouter:
     routers = (
         auth_router,
         users,
-        reports,  # before campaigns: /campaigns/status is not the campaign "status"
+        reports,
         campaigns,
         forecasts,
         strategies,
