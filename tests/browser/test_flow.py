@@ -33,6 +33,7 @@ UPLOAD = (
 )
 # As written in the file, which the pages and the export keep.
 CONNECTED, BUSY, INVALID = "+1 212 555 0200", "+1 212 555 0486", "+1 212 555 0404"
+DNC_NUMBER, DNC_E164 = "(212) 555-0999", "+12125550999"
 FINAL = {"connected": "1", "sms_sent_closed": "1", "not_connected": "1"}
 # Buttons that would change something; a viewer must see none of them.
 WRITE_WORDS = re.compile(
@@ -294,7 +295,7 @@ def _viewer_sees_no_write_controls(
     _read_only(page)
 
     page.get_by_role("link", name="Do not call").click()
-    expect(page.get_by_test_id("dnc")).to_be_visible()
+    expect(page.locator(f'tr[data-number="{DNC_E164}"]')).to_contain_text("asked by phone")
     _read_only(page)
     shoot(page, "flow-viewer-dnc")
 
@@ -320,6 +321,10 @@ def test_admin_builds_and_runs_a_campaign_and_a_viewer_only_reads(
     _run_on_dashboard(page)
     _contacts(page, campaign_url)
     page.get_by_role("link", name="Do not call").click()
+    page.get_by_label("Number", exact=True).fill(DNC_NUMBER)
+    page.get_by_label("Note", exact=True).first.fill("asked by phone")
+    page.get_by_role("button", name="Add to the list").click()
+    expect(page.locator(f'tr[data-number="{DNC_E164}"]')).to_contain_text("asked by phone")
     shoot(page, "flow-dnc")
     page.get_by_role("link", name="Settings").click()
     shoot(page, "flow-settings")
