@@ -138,6 +138,16 @@ def _upload(page: Page) -> str:
     return page.url
 
 
+# Every time htmx swaps the dashboard rows in, note the campaign's counts as they read.
+RECORD_SWAPS = f"""() => {{
+  window.countsSeen = [];
+  document.body.addEventListener("htmx:afterSettle", () => {{
+    const items = document.querySelectorAll('[data-testid="counts-{CAMPAIGN}"] li[data-state]');
+    window.countsSeen.push([...items].map(li => li.textContent.trim()).join("|"));
+  }});
+}}"""
+
+
 def _count(page: Page, state: str) -> Locator:
     return page.get_by_test_id(f"counts-{CAMPAIGN}").locator(f'li[data-state="{state}"] b')
 
@@ -150,6 +160,7 @@ def _run_on_dashboard(page: Page) -> None:
     shoot(page, "flow-dashboard-ready")
 
     page.evaluate("window.notReloaded = true")
+    page.evaluate(RECORD_SWAPS)
     page.get_by_test_id(f"toggle-{CAMPAIGN}").click()
     expect(page.get_by_test_id(f"toggle-{CAMPAIGN}")).to_have_attribute("aria-checked", "true")
     expect(progress).to_have_text("3 / 3 closed (100%)", timeout=45_000)
@@ -158,6 +169,9 @@ def _run_on_dashboard(page: Page) -> None:
     states = page.get_by_test_id(f"counts-{CAMPAIGN}").locator("li[data-state]")
     expect(states).to_have_count(len(FINAL))  # nothing else: no Pending, no SMS sent left
     assert page.evaluate("window.notReloaded") is True  # htmx polled the rows in place
+    seen = page.evaluate("window.countsSeen")
+    assert seen[-1] == "Connected 1|Not Connected 1|SMS sent and Closed 1", seen
+    assert len(set(seen)) >= 2, seen  # the counts moved on screen while the test watched
     shoot(page, "flow-dashboard-done")
 
 
