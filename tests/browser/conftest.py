@@ -1,7 +1,8 @@
 """Browser tests: the real server in a subprocess, driven by Playwright on Debian's Chromium.
 
 - ``server``: ``outbound serve`` on a free port, with a fresh SQLite data directory, the engine
-  on and the built-in simulators (their latencies shortened so a test sees calls end quickly).
+  on and the built-in simulators (their latencies shortened so a test sees calls end quickly;
+  an SMS outside the simulator's plan is always accepted and delivered, never answered).
   ``server.api(...)`` calls the REST API as the first admin.
 - ``browser``: Chromium from ``/usr/bin/chromium`` (Debian's package; never a downloaded one).
 - ``page``: a fresh browser context and page at 1280 px; ``login(page, server, user, pw)``.
@@ -39,6 +40,18 @@ WIDTHS = (1280, 390)
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 # Simulated calls end within a few seconds instead of a minute.
 FAST_DIALER = {"jitter": 0.0, "latency": {"connected": 2.0, "no_answer": 2.0, "busy": 1.0}}
+# Messages are accepted and delivered within a second or two, and never answered: the fate
+# of an SMS to a number outside the simulator's plan is certain, not drawn.
+SURE_SMS = {
+    "jitter": 0.0,
+    "reject_probability": 0.0,
+    "delivery_probability": 1.0,
+    "reply_probability": 0.0,
+    "stop_probability": 0.0,
+    "submit_latency": 0.5,
+    "delivery_latency": 1.0,
+    "reply_latency": 2.0,
+}
 
 try:
     from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -91,7 +104,10 @@ def _fast_simulator(data_dir: Path) -> None:
     try:
         with db.transaction() as session:
             patch = SettingsUpdate.model_validate(
-                {"dialer": {"kind": "simulator", "options": FAST_DIALER}}
+                {
+                    "dialer": {"kind": "simulator", "options": FAST_DIALER},
+                    "sms_gateway": {"kind": "simulator", "options": SURE_SMS},
+                }
             )
             service.update_settings(session, patch)
     finally:

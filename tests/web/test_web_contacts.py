@@ -242,7 +242,7 @@ def test_contact_detail_shows_its_attempts(
     assert page.status_code == 200
     assert "Not Connected" in page.text and "vip" in page.text
     attempts = re.findall(
-        r"<tr><th scope=\"row\">(\d)</th>.*?Outcome\">(\w+)</td>", page.text, re.S
+        r"<tr><th scope=\"row\"[^>]*>(\d)</th>.*?Outcome\">(\w+)</td>", page.text, re.S
     )
     assert attempts == [("1", "busy"), ("2", "no_answer")]
     assert "SIP 482" in page.text
