@@ -21,6 +21,7 @@ from outbound.channels.simulator import (
     SimulatorSms,
     SmsSimulatorConfig,
 )
+from outbound.channels.sip import SipDialer, SipDialerConfig
 from outbound.channels.smpp import SmppConfig, SmppGateway
 from outbound.db.engine import Database
 from outbound.engine.clock import Clock
@@ -53,6 +54,10 @@ def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
     return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
 
 
+def _dialer_sip(options: Mapping[str, Any], clock: Clock) -> Dialer:
+    return SipDialer(_config(SipDialerConfig, "sip dialer", options), clock)
+
+
 def _sms_simulator(
     options: Mapping[str, Any], clock: Clock, db: Database | None = None
 ) -> SmsGateway:
@@ -74,6 +79,7 @@ SmsBuilder = Callable[[Mapping[str, Any], Clock, Database | None], SmsGateway]
 
 DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
     "simulator": (SimulatorConfig, _dialer_simulator),
+    "sip": (SipDialerConfig, _dialer_sip),
 }
 SMS_GATEWAYS: dict[str, tuple[type[BaseModel], SmsBuilder]] = {
     "simulator": (SmsSimulatorConfig, _sms_simulator),

@@ -240,9 +240,9 @@ def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     bulk.update_rows(session, CONTACTS, rows)
 
 
-def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Rows carry ``was_<column>`` guards; returns how many contacts changed."""
-    return len(bulk.update_rows(session, CONTACTS, rows, returning=("id",)))
+def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Rows carry ``was_<column>`` guards; returns the ids of the contacts changed."""
+    return [row[0] for row in bulk.update_rows(session, CONTACTS, rows, returning=("id",))]
 
 
 def update_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

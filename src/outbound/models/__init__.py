@@ -10,6 +10,7 @@ from outbound.models.setting import Setting
 from outbound.models.sms_inbox import SmsInbox
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
+from outbound.models.webhook import DeliveryStatus, WebhookEvent, WebhookSubscription
 from outbound.models.worker import Worker
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Attempt",
     "Campaign",
     "Contact",
+    "DeliveryStatus",
     "DncEntry",
     "ImportJob",
     "ImportReject",
@@ -34,5 +36,7 @@ __all__ = [
     "StrategyRule",
     "TokenKind",
     "User",
+    "WebhookEvent",
+    "WebhookSubscription",
     "Worker",
 ]

@@ -1,7 +1,7 @@
 """sms inbox: receipts and replies from the http SMS gateway's callbacks
 
-Revision ID: 0004_smpp
-Revises: 0003
+Revision ID: 0006_smpp
+Revises: 0005_webhooks
 Create Date: 2026-11-27
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_smpp"
-down_revision: str | None = "0003"
+revision: str = "0006_smpp"
+down_revision: str | None = "0005_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
