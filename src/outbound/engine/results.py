@@ -27,6 +27,7 @@ from outbound.engine.transitions import apply_decision
 from outbound.models import Attempt, Contact
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
+from outbound.webhooks import outbox
 
 log = logging.getLogger(__name__)
 STOP_WORDS = frozenset(
@@ -212,7 +213,10 @@ def _apply(
     )
     changed = _write(session, decided.values())
     store.release_in_flight(session, released)
-    return changed
+    # Webhooks (nothing when no subscription): the results first, then the states.
+    outbox.attempts_ended(session, [*first, *touched], now=now)
+    outbox.contacts_changed(session, changed, now=now)
+    return len(changed)
 
 
 def _only_first(results: Sequence[Result]) -> bool:
@@ -233,15 +237,7 @@ def _apply_first(
     The decision needs only the attempt (its number is the contact's attempt count while the
     contact waits for it); the write applies where the contact still waits for it."""
     by_id = {r.attempt_id: r for r in results}
-    ended = store.end_attempts_pg(
-        session,
-        {
-            "id": list(by_id),
-            "ended_at": [r.at for r in results],
-            "outcome": [r.outcome for r in results],
-            "raw_result": [r.raw[:255] for r in results],
-        },
-    )
+    ended = store.end_attempts_pg(session, _ending(results))
     cache: dict[tuple[int, int, int, Outcome], Decision | None] = {}
     released: Counter[int] = Counter()
     columns: dict[str, list[Any]] = {
@@ -279,7 +275,25 @@ def _apply_first(
             now=now,
         )
     store.release_in_flight(session, released)
+    # Webhooks (nothing when no subscription): the results first, then the states.
+    if outbox.enabled(session):
+        outbox.attempts_ended(session, [row[0] for row in ended], now=now)
+        outbox.contacts_changed(session, sorted(changed), now=now)
     return len(changed)
+
+
+def _ending(results: Sequence[Result]) -> dict[str, list[Any]]:
+    """The columns that end attempts with these results (each its attempt's first): the
+    peer's id for the attempt (an SMSC message id) only when one of them has one."""
+    columns: dict[str, list[Any]] = {
+        "id": [r.attempt_id for r in results],
+        "ended_at": [r.at for r in results],
+        "outcome": [r.outcome for r in results],
+        "raw_result": [r.raw[:255] for r in results],
+    }
+    if any(r.external_id for r in results):
+        columns["external_id"] = [r.external_id[:128] if r.external_id else None for r in results]
+    return columns
 
 
 def _decision(
@@ -323,15 +337,8 @@ def _load(
     """End the attempts these results are the first for, and read their contacts; load
     those that had ended already but may take a late receipt. ``first`` keeps only the
     attempts ended here."""
-    ending = list(first.values())
     ended, contact_rows = store.end_attempts_reading_contacts(
-        session,
-        {
-            "id": [r.attempt_id for r in ending],
-            "ended_at": [r.at for r in ending],
-            "outcome": [r.outcome for r in ending],
-            "raw_result": [r.raw[:255] for r in ending],
-        },
+        session, _ending(list(first.values()))
     )
     attempts: dict[int, _Attempt] = {}
     for attempt_id, contact_id, campaign_id, position, number in ended:
@@ -361,13 +368,13 @@ def _load(
     return attempts, contacts
 
 
-def _write(session: Session, contacts: Iterable[_Contact]) -> int:
+def _write(session: Session, contacts: Iterable[_Contact]) -> list[int]:
     """Only where the contact still waits as it was read: nothing else may have moved it
     meanwhile (its attempt is locked by this transaction; a late receipt races only the
     SMS-expiry sweep, and whichever commits first wins)."""
     rows = list(contacts)
     if not rows:
-        return 0
+        return []
     return store.update_contacts_guarded(
         session,
         {
@@ -478,3 +485,5 @@ def _inbound(db: Database, message: InboundSms, *, runtime: Runtimes, now: datet
             now=now,
         )
         apply_decision(session, contact, decision, outcome=outcome, number=None, now=now)
+        outbox.attempts_ended(session, [attempt.id], now=now)
+        outbox.contacts_changed(session, [contact.id], now=now)

@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from outbound.contacts.states import ContactState
-from outbound.dnc.service import listed_for
 from outbound.engine import bulk
 from outbound.models import Attempt, Campaign, Contact
 from outbound.models._columns import utcnow
@@ -178,6 +177,10 @@ def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool) -> str:
 def dnc_listed(session: Session, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
     """``dnc.service.listed_for``: campaign id -> its numbers on a DNC list that applies."""
     if not bulk.is_postgres(session):
+        # Here, not at the top: the SMPP gateway imports this module, and the settings
+        # (which the DNC service reads) import the gateways.
+        from outbound.dnc.service import listed_for
+
         return listed_for(session, wanted)
     params = {
         "numbers": sorted({n for group in wanted.values() for n in group}),
@@ -374,9 +377,9 @@ def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     bulk.update_rows(session, CONTACTS, rows)
 
 
-def update_contacts_guarded(session: Session, columns: Mapping[str, Sequence[Any]]) -> int:
-    """Columns include ``was_<column>`` guards; returns how many contacts changed."""
-    return len(bulk.update_columns(session, CONTACTS, columns, returning=("id",)))
+def update_contacts_guarded(session: Session, columns: Mapping[str, Sequence[Any]]) -> list[int]:
+    """Columns include ``was_<column>`` guards; returns the ids of the contacts changed."""
+    return [row[0] for row in bulk.update_columns(session, CONTACTS, columns, returning=("id",))]
 
 
 def update_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -463,6 +466,20 @@ def expired_sms(session: Session, *, now: datetime, limit: int) -> list[Contact]
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
+
+
+def sms_attempts_by_external_id(session: Session, external_ids: Sequence[str]) -> dict[str, int]:
+    """The newest SMS attempt of each peer id (an SMSC message id) -> its attempt id."""
+    from outbound.strategies.outcomes import Channel
+
+    if not external_ids:
+        return {}
+    query = (
+        select(Attempt.external_id, Attempt.id)
+        .where(Attempt.external_id.in_(sorted(set(external_ids))), Attempt.channel == Channel.SMS)
+        .order_by(Attempt.id)
+    )
+    return {str(external_id): int(attempt_id) for external_id, attempt_id in session.execute(query)}
 
 
 def latest_sms_attempt(session: Session, number: str) -> Attempt | None:

@@ -156,7 +156,7 @@ class Engine:
         if wanted.sms_gateway != self.connections.sms_gateway:
             kind, options = settings.sms_gateway.kind, settings.sms_gateway.options
             try:
-                sms = build_sms_gateway(kind, options, self.clock)
+                sms = build_sms_gateway(kind, options, self.clock, self.db)
             except Exception:
                 log.exception("cannot build the SMS gateway from the changed settings; keeping it")
             else:

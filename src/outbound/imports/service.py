@@ -34,6 +34,7 @@ from outbound.imports.reader import (
 from outbound.imports.rows import ContactRow, validate
 from outbound.models import Campaign, ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.settings.service import get_settings
+from outbound.webhooks import outbox
 
 CHUNK_ROWS = 20_000
 _SLICE = 250  # rows the reading thread handles between two offers of the GIL
@@ -146,6 +147,11 @@ def _store_chunk(
         now=now,
     )
     store.insert_contacts(session, tuples)
+    if dnc:  # created closed as DNC Listed: a state change a CRM is told of
+        last_seq = first_seq + len(fresh) - 1
+        outbox.imported_closed(
+            session, campaign_id=campaign.id, seqs=(first_seq, last_seq), now=now
+        )
     errors = chunk.errors + [RowError(row.line, "phone1", DUPLICATE, row.raw) for row in duplicates]
     errors.sort(key=lambda e: e.line)  # the report reads in file order
     store.insert_rejects(session, job.id, errors)
@@ -353,6 +359,17 @@ def list_jobs(session: Session, campaign_id: int, *, limit: int) -> list[ImportJ
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def recent_jobs(session: Session, *, limit: int) -> list[tuple[ImportJob, str]]:
+    """The latest jobs of every campaign, newest first, each with its campaign's name."""
+    query = (
+        select(ImportJob, Campaign.name)
+        .join(Campaign, Campaign.id == ImportJob.campaign_id)
+        .order_by(ImportJob.id.desc())
+        .limit(limit)
+    )
+    return [(job, name) for job, name in session.execute(query).all()]
 
 
 def rejects(session: Session, job_id: int, *, after: int, limit: int) -> list[ImportReject]:
