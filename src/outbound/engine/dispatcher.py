@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,8 +50,9 @@ class Handover:
 class Claimed:
     started: int
     handover: Handover
-    # Why nothing (more) could start: "window", "pacing", "capacity", "stopped", or "busy"
-    # (another worker is claiming for it right now).
+    # Why nothing (more) could start: "window", "pacing", "capacity", "channel" (no channel
+    # its strategy uses takes anything now), "stopped", or "busy" (another worker is claiming
+    # for it right now).
     blocked: str | None = None
 
 
@@ -77,6 +78,19 @@ class _Chunk:
     going: list[tuple[CampaignRuntime, _Go]] = field(default_factory=list)  # to the channel
     gates: dict[int, tuple[int, float]] = field(default_factory=dict)  # in flight, tokens
     blocked: dict[int, str] = field(default_factory=dict)
+    left: dict[Channel, int] = field(default_factory=dict)  # what each channel takes still
+
+    def room(self, rt: CampaignRuntime) -> int:
+        """How many more of this campaign's attempts its channels take."""
+        return sum(max(0, self.left.get(c, 0)) for c in channels_of(rt))
+
+    def skipped(self, rt: CampaignRuntime) -> set[int]:
+        """The campaign's positions whose channel takes nothing more now."""
+        return {a.position for a in rt.plan.attempts if self.left.get(a.channel, 0) <= 0}
+
+
+def channels_of(rt: CampaignRuntime) -> set[Channel]:
+    return {a.channel for a in rt.plan.attempts}
 
 
 def dispatch(
@@ -86,7 +100,7 @@ def dispatch(
     worker_id: str,
     now: datetime,
     budget: int,
-    capacity: int,
+    capacity: Mapping[Channel, int],
 ) -> list[tuple[CampaignRuntime, Claimed]]:
     """Claim for the campaigns in the order given, several in one transaction.
 
@@ -95,10 +109,24 @@ def dispatch(
     claim for each campaign visited, so the caller goes on with the rest. One DNC look-up,
     one commit and one write per table serve them all. A campaign another worker is
     claiming for right now is skipped ("busy"), never waited for.
+
+    Each channel's capacity holds back only the attempts on that channel: a campaign none of
+    whose channels takes anything is passed over ("channel") without a look at the
+    database, and a contact whose next attempt needs a channel that is full or down is left
+    waiting (not claimed) while the others go.
     """
     visited: list[CampaignRuntime] = []
-    chunk = _Chunk()
-    candidates = runtimes[:CHUNK_CAMPAIGNS]
+    chunk = _Chunk(left=dict(capacity))
+    candidates: list[CampaignRuntime] = []
+    reach = len(runtimes)  # the campaigns this chunk may visit: up to its last candidate
+    for i, rt in enumerate(runtimes):
+        if chunk.room(rt) > 0:
+            candidates.append(rt)
+            if len(candidates) == CHUNK_CAMPAIGNS:
+                reach = i + 1
+                break
+    if not candidates:  # every channel these campaigns use is full or down
+        return [(rt, Claimed(0, Handover(), "channel")) for rt in runtimes]
     closed = {rt.id for rt in candidates if not _window_open(rt, now)}
     with db.transaction() as session:
         # One index probe per campaign finds those with nothing due: they are passed over.
@@ -106,11 +134,14 @@ def dispatch(
         gates = store.lock_campaigns(
             session, [rt.id for rt in candidates if rt.id in due and rt.id not in closed]
         )
-        for rt in candidates:
-            room = min(budget, capacity) - len(chunk.chosen)
-            if room <= 0:
+        for rt in runtimes[:reach]:
+            if budget - len(chunk.chosen) <= 0 or sum(chunk.left.values()) <= 0:
                 break
             visited.append(rt)
+            room = min(budget - len(chunk.chosen), chunk.room(rt))
+            if room <= 0:
+                chunk.blocked[rt.id] = "channel"
+                continue
             if rt.id not in due:
                 continue
             if rt.id in closed:
@@ -163,11 +194,14 @@ def _visit(
     chunk.gates[rt.id] = (campaign.in_flight, tokens)
     if room == 0:
         return "pacing" if campaign.in_flight < rt.max_concurrent else "capacity"
-    _screen(rt, _claim(session, rt, now=now, limit=room), chunk, now=now)
+    claimed = _claim(session, rt, now=now, limit=room, skip=chunk.skipped(rt))
+    _screen(rt, claimed, chunk, now=now)
     return None
 
 
-def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) -> list[AnyRow]:
+def _claim(
+    session: Session, rt: CampaignRuntime, *, now: datetime, limit: int, skip: set[int]
+) -> list[AnyRow]:
     newest_first = rt.order.value == "lifo"
     quoted = any(step.channel is Channel.SMS for step in rt.plan.attempts)
     first = store.claim_due(
@@ -178,6 +212,7 @@ def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) 
         now=now,
         limit=limit,
         quoted=quoted,
+        skip=skip,
     )
     second = store.claim_due(
         session,
@@ -187,16 +222,20 @@ def _claim(session: Session, rt: CampaignRuntime, *, now: datetime, limit: int) 
         now=now,
         limit=limit - len(first),
         quoted=quoted,
+        skip=skip,
     )
     return first + second
 
 
 def _screen(rt: CampaignRuntime, contacts: list[AnyRow], chunk: _Chunk, *, now: datetime) -> None:
-    """The cap and the window, contact by contact; the DNC list follows for the whole chunk."""
+    """The cap, the channel and the window, contact by contact; the DNC list follows for the
+    whole chunk. A contact whose channel took all it could is left as it is (still due)."""
     for contact in contacts:
         step = rt.plan.at(contact.next_position)
         if step is None or contact.attempt_count >= rt.plan.max_attempts:
             chunk.changes.append(_closing(contact.id, ContactState.RETRIES_COMPLETED, now=now))
+            continue
+        if chunk.left.get(step.channel, 0) <= 0:
             continue
         slot, number = number_for(contact[store.PHONES], step.phone_slot)
         if rt.contact_local and not _open_for(rt, number, now):
@@ -205,6 +244,7 @@ def _screen(rt: CampaignRuntime, contacts: list[AnyRow], chunk: _Chunk, *, now: 
             chunk.changes.append({"id": contact.id, "next_attempt_at": due, "updated_at": utcnow()})
             continue
         chunk.chosen.append((rt, _Go(contact, step, slot, number)))
+        chunk.left[step.channel] -= 1
 
 
 def _dnc_gate(session: Session, chunk: _Chunk, *, now: datetime) -> None:

@@ -141,13 +141,17 @@ def with_due_contacts(session: Session, campaign_ids: Sequence[int], now: dateti
 
 
 @cache
-def _claim_query(*, fresh: bool, newest_first: bool, quoted: bool) -> Select[*tuple[Any, ...]]:
+def _claim_query(
+    *, fresh: bool, newest_first: bool, quoted: bool, skipping: bool
+) -> Select[*tuple[Any, ...]]:
     """Built once per order: the claim runs for every campaign of every round."""
     query = select(*CLAIMED, *(QUOTED if quoted else ())).where(
         Contact.campaign_id == bindparam("campaign_id"),
         Contact.state == ContactState.PENDING,
         Contact.next_attempt_at <= bindparam("now"),
     )
+    if skipping:
+        query = query.where(Contact.next_position.not_in(bindparam("skip", expanding=True)))
     if fresh:
         seq = Contact.import_seq.desc() if newest_first else Contact.import_seq.asc()
         query = query.where(Contact.attempt_count == 0).order_by(seq)
@@ -159,13 +163,15 @@ def _claim_query(*, fresh: bool, newest_first: bool, quoted: bool) -> Select[*tu
 
 
 @cache
-def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool) -> str:
+def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool, skipping: bool) -> str:
     """``_claim_query`` for PostgreSQL, written out."""
     columns = ", ".join(c.key for c in (*CLAIMED, *(QUOTED if quoted else ())))
     if fresh:
         which, order = "attempt_count = 0", "import_seq DESC" if newest_first else "import_seq"
     else:
         which, order = "attempt_count > 0", "next_attempt_at, import_seq"
+    if skipping:
+        which += " AND next_position <> ALL(%(skip)s)"
     return (
         f"SELECT {columns} FROM contacts "  # noqa: S608 (names from the model, no input)
         "WHERE campaign_id = %(campaign_id)s AND state = 'pending' "
@@ -203,17 +209,20 @@ def claim_due(
     now: datetime,
     limit: int,
     quoted: bool = True,
+    skip: Collection[int] = (),
 ) -> list[AnyRow]:
     """Due pending contacts, locked (others' locked rows skipped), in the campaign's order;
-    ``quoted`` adds what an SMS template may quote."""
+    ``quoted`` adds what an SMS template may quote; contacts whose next position is in
+    ``skip`` (their channel takes nothing now) are left alone."""
     if limit <= 0:
         return []
+    order = {"fresh": fresh, "newest_first": newest_first, "quoted": quoted, "skipping": bool(skip)}
+    params: dict[str, Any] = {"campaign_id": campaign_id, "now": now, "limit": limit}
+    if skip:
+        params["skip"] = sorted(skip)
     if bulk.is_postgres(session):
-        sql = _claim_sql(fresh=fresh, newest_first=newest_first, quoted=quoted)
-        params = {"campaign_id": campaign_id, "now": now, "limit": limit}
-        return bulk.run(session, sql, params, named=True)
-    query = _claim_query(fresh=fresh, newest_first=newest_first, quoted=quoted)
-    return list(session.execute(query, {"campaign_id": campaign_id, "now": now, "limit": limit}))
+        return bulk.run(session, _claim_sql(**order), params, named=True)
+    return list(session.execute(_claim_query(**order), params))
 
 
 RETURNED_BY_END = ("id", "contact_id", "campaign_id", "strategy_position", "phone_number")

@@ -35,7 +35,7 @@ from outbound.engine.runtime import CampaignRuntime, load_running
 from outbound.models import Worker
 from outbound.settings.schemas import SettingsOut
 from outbound.settings.service import get_settings
-from outbound.strategies.outcomes import Outcome
+from outbound.strategies.outcomes import Channel, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +268,11 @@ class Engine:
         self._pacing_wait = None
         todo = [self._running[c] for c in self.fair.order(self._running)]
         while todo:
-            capacity = min(self.dialer.capacity(), self.sms.capacity())
-            if capacity <= 0 or (started and capacity < self.batch // LEFTOVER):
+            # Each channel's own: a full or down SMS gateway holds back no call, and the
+            # reverse (the dispatcher claims for a channel only what it takes).
+            capacity = {Channel.VOICE: self.dialer.capacity(), Channel.SMS: self.sms.capacity()}
+            total = sum(capacity.values())
+            if total <= 0 or (started and total < self.batch // LEFTOVER):
                 break  # a few lines left over wait for the next round: not worth a chunk
             claims = dispatcher.dispatch(
                 self.db,
