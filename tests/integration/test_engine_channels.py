@@ -2,7 +2,8 @@
 
 A down SMS gateway (an unbound SMPP session reports no capacity) must not stop the calls,
 and a down dialer must not stop the messages; inside one campaign, contacts whose next
-attempt needs the down channel must not keep those of the other channel waiting.
+attempt needs the down channel must not keep those of the other channel waiting. "Why
+idle" blames the down channel only for the campaigns whose due contacts need it.
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def engine(
     return built
 
 
+def status(client: TestClient, who: Account, campaign_id: int) -> dict[str, Any]:
+    got = client.get(f"{API}/campaigns/{campaign_id}/status", headers=who.headers)
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
 def attempts(db: Database, campaign_id: int) -> dict[str, Channel]:
     """Number -> the channel of its attempt, for the contacts given one."""
     with db.transaction() as session:
@@ -96,7 +104,7 @@ TEXTED = ["+14155550141", "+14155550142", "+14155550143"]
 
 
 def test_calls_go_out_while_the_sms_gateway_is_down(
-    client: TestClient, admin: Account, db: Database
+    client: TestClient, admin: Account, viewer: Account, db: Database
 ) -> None:
     calls = campaign(client, admin, "calls", CALL, VOICE)
     texts = campaign(client, admin, "texts", TEXT, TEXTED)
@@ -109,11 +117,16 @@ def test_calls_go_out_while_the_sms_gateway_is_down(
     # The messages wait for the gateway, not lost and not failed.
     assert attempts(db, texts) == {}
     assert set(states(db, texts).values()) == {ContactState.PENDING}
+
+    waiting = status(client, viewer, texts)
+    assert waiting["reason"] == "channel_down" and "SMS gateway" in waiting["detail"]
+    assert waiting["pending_due"] == len(TEXTED)
+    assert status(client, viewer, calls)["reason"] != "channel_down"
     running.close_channels()
 
 
 def test_messages_go_out_while_the_dialer_is_down(
-    client: TestClient, admin: Account, db: Database
+    client: TestClient, admin: Account, viewer: Account, db: Database
 ) -> None:
     calls = campaign(client, admin, "calls", CALL, VOICE)
     texts = campaign(client, admin, "texts", TEXT, TEXTED)
@@ -125,11 +138,15 @@ def test_messages_go_out_while_the_dialer_is_down(
     assert ContactState.PENDING not in set(states(db, texts).values())
     assert attempts(db, calls) == {}
     assert set(states(db, calls).values()) == {ContactState.PENDING}
+
+    waiting = status(client, viewer, calls)
+    assert waiting["reason"] == "channel_down" and "dialer" in waiting["detail"]
+    assert status(client, viewer, texts)["reason"] != "channel_down"
     running.close_channels()
 
 
 def test_contacts_due_a_message_do_not_hold_back_calls_of_their_campaign(
-    client: TestClient, admin: Account, db: Database
+    client: TestClient, admin: Account, viewer: Account, db: Database
 ) -> None:
     """The first contacts in the campaign's order are due an SMS (their call was made);
     with the gateway down and two free lines, the two contacts due a call are dialled."""
@@ -142,9 +159,13 @@ def test_contacts_due_a_message_do_not_hold_back_calls_of_their_campaign(
         )
     clock = VirtualClock(START)
     running = engine(db, clock, dialer_up=True, sms_up=False, lines=2)
+    # Some of its due contacts need the down SMS gateway, not all: it is not idle.
+    assert status(client, viewer, both)["reason"] is None
     running.step()
 
     assert attempts(db, both) == dict.fromkeys(VOICE[:2], Channel.VOICE)
     final = states(db, both)
     assert {final[p] for p in TEXTED} == {ContactState.PENDING}
+    # Now every contact due waits for the SMS gateway.
+    assert status(client, viewer, both)["reason"] == "channel_down"
     running.close_channels()

@@ -16,6 +16,7 @@ from outbound.reports.idle import (
     local_window,
 )
 from outbound.schedules.calendar import Calendar
+from outbound.strategies.outcomes import Channel
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # a Friday; 09:00 New York, 06:00 LA
 WEEKDAYS_9_TO_17 = Calendar.build([(d, 540, 1020) for d in range(5)])
@@ -145,3 +146,17 @@ def test_local_window_judges_an_unplaced_number_in_the_schedule_zone() -> None:
 
 def test_local_window_without_due_numbers_is_not_a_reason() -> None:
     assert local_window(NEVER, "UTC", [], NOW).open
+
+
+def test_channel_down_only_when_every_due_contact_needs_a_down_channel() -> None:
+    sms_down = replace(DIALLING, channels_down=frozenset({Channel.SMS}))
+    texts = explain(replace(sms_down, due_channels=frozenset({Channel.SMS})), now=NOW)
+    assert texts.reason is IdleReason.CHANNEL_DOWN and "SMS gateway" in texts.detail
+    calls = explain(replace(sms_down, due_channels=frozenset({Channel.VOICE})), now=NOW)
+    assert calls.dialling
+    both = frozenset({Channel.VOICE, Channel.SMS})
+    assert explain(replace(sms_down, due_channels=both), now=NOW).dialling
+    all_down = replace(DIALLING, due_channels=both, channels_down=both)
+    verdict = explain(all_down, now=NOW)
+    assert verdict.reason is IdleReason.CHANNEL_DOWN
+    assert "the dialer and the SMS gateway take nothing" in verdict.detail

@@ -118,14 +118,19 @@ class Engine:
                     pid=os.getpid(),
                     started_at=now,
                     heartbeat_at=now,
+                    dialer_capacity=self.dialer.capacity(),
+                    sms_capacity=self.sms.capacity(),
                 )
             )
 
     def _beat(self, now: datetime) -> None:
+        """Alive, and what each channel takes now (for "why idle": a channel down)."""
         with self.db.transaction() as session:
             worker = session.get(Worker, self.worker_id)
             if worker is not None:
                 worker.heartbeat_at = now
+                worker.dialer_capacity = self.dialer.capacity()
+                worker.sms_capacity = self.sms.capacity()
 
     def _refresh(self, now: datetime) -> None:
         with self.db.transaction() as session:

@@ -20,3 +20,7 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What each channel could take when the worker last beat (0: down or full; NULL: not
+    # known). "Why idle" names a channel no live worker can use as the reason.
+    dialer_capacity: Mapped[int | None] = mapped_column(Integer)
+    sms_capacity: Mapped[int | None] = mapped_column(Integer)

@@ -39,7 +39,8 @@ def campaign_status(campaign: CampaignRef, _user: Viewer, session: DbSession) ->
     """Whether the campaign dials right now; if not, the first reason and when it ends.
 
     Reasons, in the order they are checked: stopped, no_contacts, all_closed,
-    outside_window, capacity_full, no_contact_due, channel_down (no engine worker alive).
+    outside_window, capacity_full, no_contact_due, channel_down (no engine worker alive, or
+    every contact due needs a channel that takes nothing now: the dialer, the SMS gateway).
     """
     now = now_utc()
     return StatusOut.build(service.campaign_status(session, campaign, now=now), now=now)

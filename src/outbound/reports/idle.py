@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from outbound.contacts.zones import zones_for
 from outbound.schedules.calendar import HORIZON_DAYS, Calendar
+from outbound.strategies.outcomes import Channel
 
 # A worker that has not beaten for this long is presumed gone (the engine beats every 5 s).
 LIVE_WORKER_SECONDS = 60
@@ -29,6 +30,9 @@ class IdleReason(StrEnum):
     CAPACITY_FULL = "capacity_full"
     NO_CONTACT_DUE = "no_contact_due"
     CHANNEL_DOWN = "channel_down"
+
+
+CHANNEL_NAMES = {Channel.VOICE: "dialer", Channel.SMS: "SMS gateway"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class Facts:
     pending_due: int
     next_due_at: datetime | None
     live_workers: int
+    # The channels the due contacts' next attempts need, and the channels that take
+    # nothing now (no live worker's has room, none has an attempt in flight).
+    due_channels: frozenset[Channel] = frozenset()
+    channels_down: frozenset[Channel] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,14 @@ def explain(facts: Facts, *, now: datetime) -> Verdict:
         return _nothing_due(facts.next_due_at, now=now)
     if facts.live_workers == 0:
         return Verdict(IdleReason.CHANNEL_DOWN, "no engine worker is running")
+    if facts.due_channels and facts.due_channels <= facts.channels_down:
+        names = [name for c, name in CHANNEL_NAMES.items() if c in facts.due_channels]
+        them = "it" if len(names) == 1 else "them"
+        detail = (
+            f"the {' and the '.join(names)} {'takes' if them == 'it' else 'take'} nothing now "
+            f"(down, or no room) and the {facts.pending_due} contacts due wait for {them}"
+        )
+        return Verdict(IdleReason.CHANNEL_DOWN, detail)
     return Verdict(
         None,
         f"dialling: {facts.pending_due} contacts due, "

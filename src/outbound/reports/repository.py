@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, exists, func, literal_column, select
 from sqlalchemy.orm import Session, selectinload
 
 from outbound.contacts.states import OPEN_STATES, ContactState
-from outbound.models import Attempt, Contact, Schedule, Worker
+from outbound.models import Attempt, Contact, Schedule, StrategyAttempt, Worker
 from outbound.reports.idle import LIVE_WORKER_SECONDS
 from outbound.reports.timeline import Bucket
-from outbound.strategies.outcomes import Outcome
+from outbound.strategies.outcomes import Channel, Outcome
 
 # Outcome keys for attempts that have none: still with a channel, or ended without a result.
 IN_PROGRESS = "in_progress"
@@ -84,6 +84,47 @@ def due_numbers(session: Session, campaign_id: int, *, now: datetime) -> list[st
         .limit(ZONE_SAMPLE)
     )
     return list(session.scalars(query))
+
+
+def due_positions(session: Session, campaign_id: int, *, now: datetime) -> dict[int, int]:
+    """``pending_due`` by the strategy position the contacts are due at."""
+    query = (
+        select(Contact.next_position, func.count())
+        .where(
+            Contact.campaign_id == campaign_id,
+            Contact.state == ContactState.PENDING,
+            Contact.next_attempt_at <= now,
+        )
+        .group_by(Contact.next_position)
+    )
+    return {int(position): int(n) for position, n in session.execute(query)}
+
+
+def strategy_channels(session: Session, strategy_ids: set[int]) -> dict[tuple[int, int], Channel]:
+    """(strategy id, position) -> the channel of that attempt."""
+    query = select(
+        StrategyAttempt.strategy_id, StrategyAttempt.position, StrategyAttempt.channel
+    ).where(StrategyAttempt.strategy_id.in_(strategy_ids))
+    return {(s, p): c for s, p, c in session.execute(query)}
+
+
+def channels_down(session: Session, *, now: datetime) -> frozenset[Channel]:
+    """Channels no live worker can use: each one's room is 0 wherever it is known, and no
+    attempt on it is in flight (a full dialer with calls in progress is not down)."""
+    live = (
+        Worker.stopped_at.is_(None),
+        Worker.heartbeat_at >= now - timedelta(seconds=LIVE_WORKER_SECONDS),
+    )
+    rows = session.execute(select(Worker.dialer_capacity, Worker.sms_capacity).where(*live)).all()
+    if not rows:
+        return frozenset()
+    down = set()
+    for channel, index in ((Channel.VOICE, 0), (Channel.SMS, 1)):
+        if all(row[index] == 0 for row in rows):
+            busy = exists().where(Attempt.ended_at.is_(None), Attempt.channel == channel)
+            if not session.scalar(select(busy)):
+                down.add(channel)
+    return frozenset(down)
 
 
 def live_workers(session: Session, *, now: datetime) -> int:

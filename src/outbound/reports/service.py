@@ -18,7 +18,7 @@ from outbound.models import Attempt, Campaign, Schedule
 from outbound.reports import idle, repository, timeline
 from outbound.reports.repository import IN_PROGRESS, NO_RESULT
 from outbound.reports.timeline import Bucket
-from outbound.strategies.outcomes import Outcome
+from outbound.strategies.outcomes import Channel, Outcome
 
 # Every key a report's outcome counts carry, zeros included, so dashboards see a fixed shape.
 OUTCOME_KEYS: tuple[str, ...] = (*(o.value for o in Outcome), IN_PROGRESS, NO_RESULT)
@@ -63,25 +63,41 @@ class TimelineBucket:
 def campaign_status(session: Session, ref: str, *, now: datetime) -> Status:
     campaign = get_by_ref(session, ref)
     schedule = repository.schedules(session, {campaign.schedule_id})[campaign.schedule_id]
-    live = repository.live_workers(session, now=now)
-    return _status(session, campaign, schedule, live_workers=live, now=now)
+    return _status(session, campaign, schedule, _Engine.of(session, {campaign}, now=now), now=now)
 
 
 def all_statuses(session: Session, *, now: datetime) -> list[Status]:
     """Every campaign's status, for the dashboard: a few queries per campaign."""
     campaigns = list(session.scalars(select(Campaign).order_by(Campaign.id)))
     schedules = repository.schedules(session, {c.schedule_id for c in campaigns})
-    live = repository.live_workers(session, now=now)
-    return [
-        _status(session, c, schedules[c.schedule_id], live_workers=live, now=now) for c in campaigns
-    ]
+    engine = _Engine.of(session, set(campaigns), now=now)
+    return [_status(session, c, schedules[c.schedule_id], engine, now=now) for c in campaigns]
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """What the engine's side looks like to every campaign's status."""
+
+    live_workers: int
+    channels_down: frozenset[Channel]
+    channels: dict[tuple[int, int], Channel]  # (strategy, position) -> channel
+
+    @classmethod
+    def of(cls, session: Session, campaigns: set[Campaign], *, now: datetime) -> _Engine:
+        live = repository.live_workers(session, now=now)
+        down = repository.channels_down(session, now=now) if live else frozenset()
+        strategies = {c.strategy_id for c in campaigns} if down else set()
+        channels = repository.strategy_channels(session, strategies) if strategies else {}
+        return cls(live, down, channels)
 
 
 def _status(
-    session: Session, campaign: Campaign, schedule: Schedule, *, live_workers: int, now: datetime
+    session: Session, campaign: Campaign, schedule: Schedule, engine: _Engine, *, now: datetime
 ) -> Status:
-    due = repository.pending_due(session, campaign.id, now=now)
+    positions = repository.due_positions(session, campaign.id, now=now)
+    due = sum(positions.values())
     next_due = repository.next_due_at(session, campaign.id)
+    needed = (engine.channels.get((campaign.strategy_id, p)) for p in positions)
     facts = idle.Facts(
         running=campaign.running,
         has_contacts=repository.has_contacts(session, campaign.id),
@@ -91,7 +107,9 @@ def _status(
         max_concurrent=campaign.max_concurrent_calls,
         pending_due=due,
         next_due_at=next_due,
-        live_workers=live_workers,
+        live_workers=engine.live_workers,
+        due_channels=frozenset(c for c in needed if c is not None),
+        channels_down=engine.channels_down,
     )
     return Status(
         campaign_id=campaign.id,
