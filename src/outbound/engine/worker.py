@@ -276,9 +276,10 @@ class Engine:
             # Each channel's own: a full or down SMS gateway holds back no call, and the
             # reverse (the dispatcher claims for a channel only what it takes).
             capacity = {Channel.VOICE: self.dialer.capacity(), Channel.SMS: self.sms.capacity()}
-            total = sum(capacity.values())
-            if total <= 0 or (started and total < self.batch // LEFTOVER):
-                break  # a few lines left over wait for the next round: not worth a chunk
+            if started:  # a few lines left over wait for the next round: not worth a chunk
+                capacity = {c: n if n >= self.batch // LEFTOVER else 0 for c, n in capacity.items()}
+            if sum(capacity.values()) <= 0:
+                break
             claims = dispatcher.dispatch(
                 self.db,
                 todo,
