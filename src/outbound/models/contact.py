@@ -21,7 +21,6 @@ class Contact(Timestamps, Base):
         # The engine's hot query: due contacts of a campaign, in order.
         Index("ix_contacts_due", "campaign_id", "state", "next_attempt_at", "import_seq"),
         Index("ix_contacts_campaign_state_id", "campaign_id", "state", "id"),
-        Index("ix_contacts_phone1", "phone1_e164"),
         # The dispatcher's two claims: fresh contacts in upload order, retries by due time.
         Index(
             "ix_contacts_fresh",
@@ -37,7 +36,8 @@ class Contact(Timestamps, Base):
             sqlite_where=text("state = 'pending' AND attempt_count > 0"),
             postgresql_where=text("state = 'pending' AND attempt_count > 0"),
         ),
-        # One open life cycle per Phone 1 per campaign; a closed one frees the number.
+        # One open life cycle per Phone 1 per campaign; a closed one frees the number. Also
+        # the only index on phone1_e164: the look-ups by number all name the campaign.
         Index(
             "uq_contacts_open_phone1",
             "campaign_id",
@@ -50,9 +50,10 @@ class Contact(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    import_job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("import_jobs.id", ondelete="SET NULL")
-    )
+    # The import job that brought the contact in. No foreign key: its check cost a big
+    # import about 3 s per million rows, and a job is only deleted with its campaign, whose
+    # contacts go too (migration 0004_import).
+    import_job_id: Mapped[int | None] = mapped_column(Integer)
     import_seq: Mapped[int] = mapped_column(BigInteger)
     crm_contact_id: Mapped[str | None] = mapped_column(String(128))
 

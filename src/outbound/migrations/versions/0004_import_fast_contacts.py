@@ -1,0 +1,45 @@
+"""contacts: leaner writes for big imports
+
+The import writes a million contacts at a time; every constraint and index on contacts is
+paid once per row. Two of them bought nothing:
+
+- the foreign key ``import_job_id`` -> ``import_jobs`` (ON DELETE SET NULL): an import job is
+  only ever deleted with its campaign, whose contacts go with it (campaign_id's cascade), so
+  the SET NULL never ran; its check cost about 3 s per million rows. The column stays.
+- ``ix_contacts_phone1`` (phone1_e164 alone): its only reader was the import's duplicate
+  look-up, now answered by ``uq_contacts_open_phone1`` (campaign_id, phone1_e164, open only),
+  which the uniqueness rule needs anyway. About 2.5 s per million rows.
+
+Revision ID: 0004_import
+Revises: 0003
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0004_import"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_contacts_import_job_id_import_jobs", type_="foreignkey")
+        batch_op.drop_index("ix_contacts_phone1")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index("ix_contacts_phone1", ["phone1_e164"], unique=False)
+        batch_op.create_foreign_key(
+            "fk_contacts_import_job_id_import_jobs",
+            "import_jobs",
+            ["import_job_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
