@@ -12,9 +12,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, count
 
 from outbound.contacts.phones import PhoneError
 from outbound.imports.reader import PARAM_COLUMNS, PHONE_COLUMNS, Record, RowError
@@ -171,8 +172,8 @@ def _check_phones(block: Block, default_region: str, bad: dict[int, RowError]) -
         column = block.values.get(name)
         if column is None:
             continue
-        filled = None if "" not in column else [i for i, value in enumerate(column) if value]
-        raws = column if filled is None else [column[i] for i in filled]
+        filled = None if "" not in column else list(compress(count(), column))
+        raws = column if filled is None else list(compress(column, column))
         verdicts, suspects = checked_phones(raws, default_region=default_region)
         for j in suspects:
             verdict = verdicts[j]
@@ -183,23 +184,25 @@ def _check_phones(block: Block, default_region: str, bad: dict[int, RowError]) -
                 verdicts[j] = None  # type: ignore[call-overload]  # the row is left out
         if filled is None:
             block.e164[name] = verdicts  # type: ignore[assignment]  # errors are None now
-        else:
-            e164: list[str | None] = [None] * len(column)
-            for i, verdict in zip(filled, verdicts, strict=True):
-                e164[i] = verdict  # type: ignore[assignment]
-            block.e164[name] = e164
+        else:  # back to their rows, None in the others
+            by_row = dict(zip(filled, verdicts, strict=True))
+            block.e164[name] = list(map(by_row.get, range(len(column))))  # type: ignore[arg-type]
     # A bad Phone 1 comes before a bad Phone 2: the loop above ran in slot order, and
     # setdefault kept each row's first error.
 
 
 def _find_repeats(block: Block, bad: dict[int, RowError]) -> None:
     """Rows whose Phone 1 an earlier valid row of the block has are rejected as duplicates."""
-    phone1 = block.phone1
-    if not bad and len(set(phone1)) == len(phone1):
-        return
-    first: dict[str | None, int] = {}
-    for i, number in enumerate(phone1):
-        if i not in bad and first.setdefault(number, i) != i:
+    phone1: list[str | None] = list(block.phone1)
+    for i in bad:
+        phone1[i] = None  # a refused row claims no number
+    size, refused = len(phone1), phone1.count(None)
+    if len(set(phone1)) - (refused > 0) == size - refused:
+        return  # every number once
+    # Each number's first row: the dict keeps the last of its keys' values, so go backwards.
+    first = dict(zip(reversed(phone1), range(size - 1, -1, -1), strict=True))
+    for i in compress(count(), map(operator.ne, map(first.__getitem__, phone1), count())):
+        if phone1[i] is not None:
             bad[i] = RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i))
 
 

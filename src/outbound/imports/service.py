@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, count
 from pathlib import Path
 from typing import BinaryIO
 
@@ -94,12 +95,11 @@ def import_chunk(
 def _store_chunk(session: Session, job: ImportJob, block: Block, *, now: datetime) -> ChunkResult:
     """De-duplicate, check DNC and insert a validated block, in the caller's transaction."""
     campaign = get_by_ref(session, str(job.campaign_id), for_update=True)
-    with store.index_probes(session):  # one setting of the planner for both look-ups
-        existing = store.open_phone1s(session, campaign.id, block.phone1)
-        listed = store.dnc_listed(session, campaign.id, block.numbers) if block.numbers else set()
+    existing = store.open_phone1s(session, campaign.id, block.phone1)
+    listed = store.dnc_listed(session, campaign.id, block.numbers) if block.numbers else set()
     errors = block.errors
     if existing:
-        taken = {i for i, number in enumerate(block.phone1) if number in existing}
+        taken = list(compress(count(), map(existing.__contains__, block.phone1)))
         errors.extend(RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i)) for i in taken)
         block.drop(taken)
     duplicates = sum(error.reason == DUPLICATE for error in errors)

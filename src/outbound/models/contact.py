@@ -37,11 +37,12 @@ class Contact(Timestamps, Base):
             postgresql_where=text("state = 'pending' AND attempt_count > 0"),
         ),
         # One open life cycle per Phone 1 per campaign; a closed one frees the number. Also
-        # the only index on phone1_e164: the look-ups by number all name the campaign.
+        # the only index on phone1_e164, so the number leads: PostgreSQL (before 17) probes
+        # an index with an array of values (the import's look-up) only on its first column.
         Index(
             "uq_contacts_open_phone1",
-            "campaign_id",
             "phone1_e164",
+            "campaign_id",
             unique=True,
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),

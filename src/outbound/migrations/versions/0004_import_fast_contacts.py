@@ -7,8 +7,10 @@ paid once per row. Two of them bought nothing:
   only ever deleted with its campaign, whose contacts go with it (campaign_id's cascade), so
   the SET NULL never ran; its check cost about 3 s per million rows. The column stays.
 - ``ix_contacts_phone1`` (phone1_e164 alone): its only reader was the import's duplicate
-  look-up, now answered by ``uq_contacts_open_phone1`` (campaign_id, phone1_e164, open only),
-  which the uniqueness rule needs anyway. About 2.5 s per million rows.
+  look-up, now answered by ``uq_contacts_open_phone1``, which the uniqueness rule needs
+  anyway. About 2.5 s per million rows. That index now lists phone1_e164 before
+  campaign_id (same rule): PostgreSQL before 17 probes an index with an array of values
+  (``= ANY``, the import's look-up) only on its first column.
 
 Revision ID: 0004_import
 Revises: 0003
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_import"
@@ -31,10 +34,26 @@ def upgrade() -> None:
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_constraint("fk_contacts_import_job_id_import_jobs", type_="foreignkey")
         batch_op.drop_index("ix_contacts_phone1")
+        batch_op.drop_index("uq_contacts_open_phone1")
+        batch_op.create_index(
+            "uq_contacts_open_phone1",
+            ["phone1_e164", "campaign_id"],
+            unique=True,
+            sqlite_where=sa.text("closed_at IS NULL"),
+            postgresql_where=sa.text("closed_at IS NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("uq_contacts_open_phone1")
+        batch_op.create_index(
+            "uq_contacts_open_phone1",
+            ["campaign_id", "phone1_e164"],
+            unique=True,
+            sqlite_where=sa.text("closed_at IS NULL"),
+            postgresql_where=sa.text("closed_at IS NULL"),
+        )
         batch_op.create_index("ix_contacts_phone1", ["phone1_e164"], unique=False)
         batch_op.create_foreign_key(
             "fk_contacts_import_job_id_import_jobs",
