@@ -1,7 +1,8 @@
 """Database side of an import: duplicate look-up and the fastest bulk insert per database.
 
-PostgreSQL gets a binary ``COPY … FROM STDIN`` on the session's own connection (same
-transaction); SQLite gets one executemany. Both run inside the caller's transaction.
+PostgreSQL gets a text-format ``COPY … FROM STDIN`` (lines the block built by whole columns)
+on the session's own connection; SQLite gets one executemany. Both run inside the caller's
+transaction.
 """
 
 from __future__ import annotations
