@@ -23,6 +23,10 @@ In one run, on one PostgreSQL server:
      ``attempt.sent_at`` minus the contact's due time (a retry is due when the previous
      attempt's result arrived: its rule waits 0 minutes).
 
+With ``--webhooks``, a fourth phase per repetition: the saturated engine again, with one
+webhook subscription to every event of every campaign (the outbox written, nothing
+delivered); its rate against phase 1's is the outbox's cost.
+
 Prints each repetition (with this process's CPU time per 1,000 attempts: the engine's
 Python, the simulator included, against the bare loop's), then the medians of ``--repeat``
 repetitions, the ratio engine / bare loop (goal: at least 0.5) and the p99 of due ->
@@ -30,7 +34,7 @@ dispatched (goal: under 1 s). The machine's other load moves every figure; the p
 interleaved so that it moves both sides of the ratio alike.
 
     .venv/bin/python bench/engine.py [--contacts 1000000] [--campaigns 100] [--seconds 20]
-        [--repeat 3] [--offered 1000] [--profile engine.prof]
+        [--repeat 3] [--offered 1000] [--profile engine.prof] [--webhooks]
 
 Everything lives in databases named ``outbound_bench_engine_<hex>_…``, dropped at the end.
 """
@@ -446,6 +450,23 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def subscribe(url: str) -> None:
+    """A subscription to every event of every campaign (its URL is never called here)."""
+    with psycopg.connect(psycopg_dsn(url)) as conn:
+        conn.execute(
+            "INSERT INTO webhook_subscriptions (name, url, secret, campaign_id, state_changes,"
+            " attempt_results, active, created_at, updated_at) VALUES ('bench',"
+            " 'http://127.0.0.1:9/', 'bench-secret-0123456789', NULL, true, true, true,"
+            " now(), now())"
+        )
+
+
+def count_events(url: str) -> int:
+    with psycopg.connect(psycopg_dsn(url)) as conn:
+        row = conn.execute("SELECT count(*) FROM webhook_events").fetchone()
+        return int(row[0]) if row else 0
+
+
 def campaign_ids(url: str) -> list[int]:
     with psycopg.connect(psycopg_dsn(url)) as conn:
         return [r[0] for r in conn.execute("SELECT id FROM campaigns WHERE running ORDER BY id")]
@@ -460,6 +481,12 @@ def repetition(server: Server, template: str, args: argparse.Namespace, n: int) 
         bare = run_bare(url, campaign_ids(url), start=after_all, seconds=args.seconds)
     with copy_of(server, template, f"offered{n}") as url:
         offered = run_engine(url, start=EPOCH, seconds=args.seconds, profile=None)
+    hooked, hooked_events = None, 0
+    if args.webhooks:
+        with copy_of(server, template, f"webhooks{n}") as url:
+            subscribe(url)
+            hooked = run_engine(url, start=after_all, seconds=args.seconds, profile=None)
+            hooked_events = count_events(url)
     row = {
         "engine_cpu": saturated.cpu / saturated.attempts * 1000,
         "bare_cpu": bare.cpu / bare.attempts * 1000,
@@ -472,6 +499,16 @@ def repetition(server: Server, template: str, args: argparse.Namespace, n: int) 
         "max": max(offered.delays, default=float("nan")),
         "saturated_p99": percentile(saturated.retry_delays, 0.99),
     }
+    if hooked is not None:
+        row["webhooks"] = hooked.rate
+        row["webhooks_ratio"] = hooked.rate / saturated.rate
+        row["webhooks_cpu"] = hooked.cpu / hooked.attempts * 1000
+        print(
+            f"  run {n + 1}: engine with a webhook subscription {hooked.rate:7,.0f}/s "
+            f"({hooked_events:,} events written), {row['webhooks_ratio']:.2f} of the engine "
+            f"without; client CPU per 1000: {row['webhooks_cpu'] * 1000:.0f} ms",
+            flush=True,
+        )
     print(
         f"  run {n + 1}: engine {row['engine']:7,.0f}/s  bare {row['bare']:7,.0f}/s  "
         f"ratio {row['ratio']:.2f}   offered {args.offered:,.0f}/s -> {row['offered_rate']:,.0f}"
@@ -492,6 +529,12 @@ def main() -> None:
     parser.add_argument("--offered", type=float, default=1000.0, help="arrivals per second")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL)
     parser.add_argument("--profile", help="write a cProfile of the first saturated engine run")
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="also run the saturated engine with a webhook subscription (events written to "
+        "the outbox, none delivered): the outbox's cost",
+    )
     args = parser.parse_args()
     server = Server(args.pg_url)
     try:
@@ -514,6 +557,10 @@ def main() -> None:
             "retry due -> dispatched p99, saturated": f"{median('saturated_p99'):,.1f} s",
         }
     )
+    if args.webhooks:
+        SUMMARY["engine with webhooks / without"] = (
+            f"{median('webhooks_ratio'):.2f}  ({median('webhooks'):,.0f} attempts/s)"
+        )
     width = max(map(len, SUMMARY))
     print(
         f"\nmedians of {args.repeat} ({args.contacts:,} contacts, {args.campaigns} campaigns, "

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from outbound import __version__
@@ -19,6 +18,8 @@ from outbound.db.engine import Database
 from outbound.engine.service import EngineThread, timing_from
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
+from outbound.web.router import install_web
+from outbound.webhooks.deliverer import DelivererThread
 
 DESCRIPTION = """
 Outbound campaign manager for contact centres.
@@ -54,11 +55,17 @@ def _lifespan(
             if background and config.engine
             else None
         )
+        # The webhook deliverer runs wherever the engine runs (it writes the events).
+        deliverer = DelivererThread(app.state.db) if engine is not None else None
         if engine is not None:
             engine.start()
+        if deliverer is not None:
+            deliverer.start()
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.stop()
             if engine is not None:
                 engine.stop()
             if runner is not None:
@@ -91,8 +98,5 @@ def create_app(
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": database.dialect, "version": __version__}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    install_web(app)  # the web UI at /, after the API's error handlers (it wraps them)
     return app

@@ -68,11 +68,13 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run a dialing engine worker (PostgreSQL: run as many as you like; SQLite: one in all)."""
+    """Run a dialing engine worker and a webhook deliverer (PostgreSQL: run as many as you
+    like; SQLite: one in all)."""
     import logging
     import signal
 
     from outbound.engine.service import build_engine, timing_from
+    from outbound.webhooks.deliverer import DelivererThread
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = Config()
@@ -81,7 +83,12 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     signal.signal(signal.SIGINT, lambda *_: engine.stop())
     typer.echo(f"worker {engine.worker_id} running on {db.dialect}")
-    engine.run()
+    deliverer = DelivererThread(db)  # webhooks: several processes share the outbox
+    deliverer.start()
+    try:
+        engine.run()
+    finally:
+        deliverer.stop()
 
 
 @app.command("import")

@@ -20,9 +20,17 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request is well formed but clashes with the current state (409)."""
+    """The request is well formed but clashes with the current state (409).
+
+    ``loc`` optionally names the field the clash is about (``("body", "name")`` for a taken
+    name): the API still answers ``{"detail": message}``, the web forms show it by the field.
+    """
 
     status_code = 409
+
+    def __init__(self, message: str, *, loc: Sequence[str | int] | None = None) -> None:
+        super().__init__(message)
+        self.loc = tuple(loc) if loc is not None else None
 
 
 class Forbidden(DomainError):

@@ -207,11 +207,14 @@ def test_every_campaign_status_for_the_dashboard(
     first = make_campaign(client, admin, "Dash_1", schedule=always)
     second = make_campaign(client, admin, "Dash_2", schedule=always)
     start(client, supervisor, second)
-    r = client.get(f"{API}/campaigns/status", headers=viewer.headers)
+    r = client.get(f"{API}/campaign-status", headers=viewer.headers)
     assert r.status_code == 200, r.text
     got = [(s["campaign_id"], s["name"], s["reason"]) for s in r.json()]
     assert got == [(first, "Dash_1", "stopped"), (second, "Dash_2", "no_contacts")]
-    assert client.get(f"{API}/campaigns/status").status_code == 401
+    assert client.get(f"{API}/campaign-status").status_code == 401
+
+    # /campaigns/status is a campaign reference like any other, not the list.
+    assert client.get(f"{API}/campaigns/status", headers=viewer.headers).status_code == 404
 
 
 def test_unknown_campaigns_and_contacts_are_404(client: TestClient, viewer: Account) -> None:

@@ -21,6 +21,9 @@ SELF_SERVICE = {
     ("DELETE", "/api/v1/users/me/tokens/{token_id}"),
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Called by an SMS gateway, not by a user: they take the gateway's own credentials (a
+# report's per-attempt token, the shared key of replies) and no user token opens them.
+GATEWAY_CALLBACKS = {("GET", "/api/v1/sms/http/receipt"), ("GET", "/api/v1/sms/http/inbound")}
 
 
 def _operations(client: TestClient) -> list[tuple[str, str]]:
@@ -92,3 +95,16 @@ def test_a_viewer_can_read(client: TestClient, viewer: Account) -> None:
         "/api/v1/dnc",
     ):
         assert client.get(path, headers=viewer.headers).status_code == 200, path
+
+
+def test_gateway_callbacks_take_no_user_token_not_even_an_admin_s(
+    client: TestClient, admin: Account
+) -> None:
+    walked = {(m, p) for m, p in _operations(client) if p.startswith("/api/v1/sms/")}
+    assert walked == GATEWAY_CALLBACKS
+    opened = [
+        (method, path)
+        for method, path in sorted(walked)
+        if client.request(method, path, headers=admin.headers).status_code != 401
+    ]
+    assert opened == []

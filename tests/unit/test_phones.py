@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from outbound.contacts import phones
-from outbound.contacts.phones import PhoneError, normalise, search_prefix
+from outbound.contacts.phones import (
+    PhoneError,
+    normalise,
+    prefix_upper_bound,
+    search_prefix,
+    search_prefixes,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +97,22 @@ def test_search_prefix_keeps_only_digits() -> None:
     assert search_prefix("+44 20") == "+4420"
     assert search_prefix("4420") == "+4420"
     assert search_prefix("abc") == ""
+
+
+def test_search_prefixes_read_a_partial_number_internationally_and_nationally() -> None:
+    assert search_prefixes("+44 20", default_region="US") == ("+4420",)
+    assert search_prefixes("0044 20", default_region="US")[0] == "+4420"
+    assert search_prefixes("(650) 253", default_region="US") == ("+650253", "+1650253")
+    assert search_prefixes("1650", default_region="US") == ("+1650",)  # trunk prefix 1
+    assert search_prefixes("020 79", default_region="GB")[1] == "+442079"  # trunk prefix 0
+    assert search_prefixes("abc", default_region="US") == ()
+
+
+def test_prefix_upper_bound_closes_the_range_of_a_prefix() -> None:
+    assert prefix_upper_bound("+1419") == "+142"
+    assert prefix_upper_bound("+199") == "+2"
+    assert prefix_upper_bound("+99") is None
+    inside = ["+14190000000", "+1419", "+14199999999"]
+    outside = ["+1418999999", "+142", "+14200000000", "+2"]
+    assert all("+1419" <= n < "+142" for n in inside)
+    assert not any("+1419" <= n < "+142" for n in outside)

@@ -379,10 +379,11 @@ def test_registry_builds_working_simulators() -> None:
 
 def test_unknown_kinds_name_the_known_ones() -> None:
     clock = VirtualClock(T0)
-    with pytest.raises(ValueError, match="unknown dialer 'sip'; known: simulator"):
-        build_dialer("sip", {}, clock)
-    with pytest.raises(ValueError, match="unknown SMS gateway 'smpp'; known: simulator"):
-        validate_sms_gateway_options("smpp", {})
+    with pytest.raises(ValueError, match="unknown dialer 'asterisk'; known: simulator, sip"):
+        build_dialer("asterisk", {}, clock)
+    known = "http, simulator, smpp"
+    with pytest.raises(ValueError, match=f"unknown SMS gateway 'pigeon'; known: {known}"):
+        validate_sms_gateway_options("pigeon", {})
 
 
 def test_validated_options_fill_in_the_defaults() -> None:

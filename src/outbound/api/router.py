@@ -6,16 +6,19 @@ from fastapi import APIRouter
 
 from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
+from outbound.channels.kannel.callbacks import router as sms_callbacks
 from outbound.contacts.endpoints import router as contacts
 from outbound.dnc.endpoints import router as dnc
 from outbound.engine.endpoints import router as forecasts
 from outbound.imports.endpoints import router as imports
 from outbound.reports.endpoints import router as reports
 from outbound.schedules.endpoints import router as schedules
+from outbound.screenpop.endpoints import router as screen_pop
 from outbound.settings.endpoints import router as settings
 from outbound.strategies.endpoints import router as strategies
 from outbound.users.endpoints import auth_router
 from outbound.users.endpoints import router as users
+from outbound.webhooks.endpoints import router as webhooks
 
 
 def build_v1_router() -> APIRouter:
@@ -23,7 +26,7 @@ def build_v1_router() -> APIRouter:
     routers = (
         auth_router,
         users,
-        reports,  # before campaigns: /campaigns/status is not the campaign "status"
+        reports,
         campaigns,
         forecasts,
         strategies,
@@ -32,6 +35,9 @@ def build_v1_router() -> APIRouter:
         imports,
         dnc,
         settings,
+        webhooks,
+        screen_pop,
+        sms_callbacks,
     )
     for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)

@@ -7,9 +7,10 @@ and a schedule, and everything that depends on the campaign's state are the serv
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 from outbound.api.schemas import MAX_ID, NoNul, Strict
@@ -52,6 +54,47 @@ AgentScript = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 MaxConcurrent = Annotated[StrictInt, Field(ge=1, le=10_000)]
 CallsPerSecond = Annotated[float, Field(strict=True, ge=0.1, le=1000, allow_inf_nan=False)]
+FieldName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+    Field(description="Key of the field in what the desktop records: a-z, 0-9, _"),
+]
+FieldLabel = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
+FieldOption = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
+
+
+class FormField(Strict):
+    """One field of the agent form; a ``select`` lists its options, other types none."""
+
+    name: FieldName
+    label: FieldLabel
+    type: Literal["text", "textarea", "number", "date", "checkbox", "select"] = "text"
+    required: StrictBool = False
+    options: Annotated[list[FieldOption], Field(max_length=50)] = []
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> FormField:
+        if self.type == "select" and not self.options:
+            raise ValueError("a select field needs at least one option")
+        if self.type != "select" and self.options:
+            raise ValueError("only a select field has options")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("each option at most once")
+        return self
+
+
+def _unique_names(fields: list[FormField]) -> list[FormField]:
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        raise ValueError("each field name at most once")
+    return fields
+
+
+AgentForm = Annotated[
+    list[FormField],
+    Field(max_length=50, description="Fields the agent fills in during the call"),
+    AfterValidator(_unique_names),
+]
 Priority = Annotated[
     StrictInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")
 ]
@@ -73,6 +116,7 @@ class CampaignCreate(Strict):
     )
     sms_template: SmsTemplate = ""
     agent_script: AgentScript = ""
+    agent_form: AgentForm = []
     contact_order: ContactOrder = ContactOrder.FIFO
     fresh_first: StrictBool = Field(default=False, description="First attempts before retries")
     max_concurrent_calls: MaxConcurrent = 10
@@ -94,6 +138,7 @@ class CampaignUpdate(Strict):
     dialer_target: DialerTarget | None = None
     sms_template: SmsTemplate | None = None
     agent_script: AgentScript | None = None
+    agent_form: AgentForm | None = None
     contact_order: ContactOrder | None = None
     fresh_first: StrictBool | None = None
     max_concurrent_calls: MaxConcurrent | None = None
@@ -117,6 +162,7 @@ class CampaignOut(BaseModel):
     dialer_target: str
     sms_template: str
     agent_script: str
+    agent_form: list[FormField]
     contact_order: ContactOrder
     fresh_first: bool
     max_concurrent_calls: int

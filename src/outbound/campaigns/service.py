@@ -68,6 +68,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
     )
     for field in SIMPLE_FIELDS:
         setattr(campaign, field, getattr(data, field))
+    campaign.agent_form = [f.model_dump() for f in data.agent_form]
     session.add(campaign)
     session.flush()
     return campaign
@@ -97,6 +98,8 @@ def update_campaign(
     for field in SIMPLE_FIELDS:
         if field in given:
             setattr(campaign, field, getattr(patch, field))
+    if patch.agent_form is not None:
+        campaign.agent_form = [f.model_dump() for f in patch.agent_form]
     campaign.updated_at = now
     session.flush()
     return campaign
@@ -151,7 +154,8 @@ def _changed_strategy(
     if campaign.running:
         raise Conflict(
             f"campaign {campaign.name!r} is running: its strategy can only be changed "
-            "while it is stopped; stop it first"
+            "while it is stopped; stop it first",
+            loc=("body", "strategy_id"),
         )
     return _strategy_for(session, campaign.type, strategy_id)
 
@@ -164,7 +168,9 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
     if exclude_id is not None:
         query = query.where(Campaign.id != exclude_id)
     if session.scalar(query.limit(1)) is not None:
-        raise Conflict(f"a campaign named {name!r} already exists (names ignore case)")
+        raise Conflict(
+            f"a campaign named {name!r} already exists (names ignore case)", loc=("body", "name")
+        )
 
 
 def _check_crm_id(session: Session, crm_id: str, *, exclude_id: int | None = None) -> None:
@@ -176,7 +182,10 @@ def _check_crm_id(session: Session, crm_id: str, *, exclude_id: int | None = Non
         query = query.where(Campaign.id != exclude_id)
     other = session.scalar(query.limit(1))
     if other is not None:
-        raise Conflict(f"crm_campaign_id {crm_id!r} already belongs to campaign {other!r}")
+        raise Conflict(
+            f"crm_campaign_id {crm_id!r} already belongs to campaign {other!r}",
+            loc=("body", "crm_campaign_id"),
+        )
 
 
 def _strategy_for(session: Session, kind: CampaignType, strategy_id: int | None) -> Strategy:

@@ -49,6 +49,9 @@ class Result:
     raw: str
     at: datetime
     callback_at: datetime | None = None
+    # The peer's own id for the attempt (an SMSC's message id), kept on the attempt so a
+    # late receipt can still find it after a restart.
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

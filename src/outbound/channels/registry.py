@@ -1,7 +1,9 @@
 """Channels by name: the settings say which kind and its options; each kind validates its own.
 
 Settings call ``validate_*_options`` on save so a bad option is refused then, not when the
-engine starts; the engine calls ``build_*`` with the same kind and options.
+engine starts; the engine calls ``build_*`` with the same kind and options. A gateway that
+keeps state in the database (message ids of a restarted SMPP session, the callbacks of the
+HTTP gateway) is given the engine's ``Database``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from outbound.channels.base import Dialer, SmsGateway
+from outbound.channels.kannel import HttpSmsConfig, HttpSmsGateway
 from outbound.channels.simulator import (
     SimulatorConfig,
     SimulatorDialer,
     SimulatorSms,
     SmsSimulatorConfig,
 )
+from outbound.channels.sip import SipDialer, SipDialerConfig
+from outbound.channels.smpp import SmppConfig, SmppGateway
+from outbound.db.engine import Database
 from outbound.engine.clock import Clock
 
 Loc = tuple[str | int, ...]
@@ -48,17 +54,37 @@ def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
     return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
 
 
-def _sms_simulator(options: Mapping[str, Any], clock: Clock) -> SmsGateway:
+def _dialer_sip(options: Mapping[str, Any], clock: Clock) -> Dialer:
+    return SipDialer(_config(SipDialerConfig, "sip dialer", options), clock)
+
+
+def _sms_simulator(
+    options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> SmsGateway:
     return SimulatorSms(_config(SmsSimulatorConfig, "simulator SMS gateway", options), clock)
+
+
+def _sms_smpp(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> SmsGateway:
+    return SmppGateway(_config(SmppConfig, "smpp SMS gateway", options), clock, db)
+
+
+def _sms_http(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> SmsGateway:
+    if db is None:
+        raise ValueError("the http SMS gateway reads its callbacks from the database")
+    return HttpSmsGateway(_config(HttpSmsConfig, "http SMS gateway", options), clock, db)
+
+
+SmsBuilder = Callable[[Mapping[str, Any], Clock, Database | None], SmsGateway]
 
 
 DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
     "simulator": (SimulatorConfig, _dialer_simulator),
+    "sip": (SipDialerConfig, _dialer_sip),
 }
-SMS_GATEWAYS: dict[
-    str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], SmsGateway]]
-] = {
+SMS_GATEWAYS: dict[str, tuple[type[BaseModel], SmsBuilder]] = {
     "simulator": (SmsSimulatorConfig, _sms_simulator),
+    "smpp": (SmppConfig, _sms_smpp),
+    "http": (HttpSmsConfig, _sms_http),
 }
 
 
@@ -72,8 +98,10 @@ def build_dialer(kind: str, options: Mapping[str, Any], clock: Clock) -> Dialer:
     return _known(DIALERS, kind, "dialer")[1](options, clock)
 
 
-def build_sms_gateway(kind: str, options: Mapping[str, Any], clock: Clock) -> SmsGateway:
-    return _known(SMS_GATEWAYS, kind, "SMS gateway")[1](options, clock)
+def build_sms_gateway(
+    kind: str, options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> SmsGateway:
+    return _known(SMS_GATEWAYS, kind, "SMS gateway")[1](options, clock, db)
 
 
 def validate_dialer_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:

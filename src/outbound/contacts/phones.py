@@ -126,3 +126,38 @@ def search_prefix(query: str) -> str:
     """
     digits = "".join(ch for ch in query if ch.isascii() and ch.isdigit())
     return f"+{digits}" if digits else ""
+
+
+def search_prefixes(query: str, *, default_region: str) -> tuple[str, ...]:
+    """Every E.164 prefix a user may mean by typing the start of a number, separators
+    ignored; ``()`` when the query holds no digit.
+
+    - As an international number: ``"+44 20"``, ``"4420"`` and ``"0044 20"`` all mean
+      ``+4420``.
+    - Unless it starts with ``+``, also as a national number of ``default_region``: its
+      country code, then the digits without the region's national (trunk) prefix, so that
+      in the US ``"(650) 253"`` means ``+1650253`` and in GB ``"020 79"`` means ``+442079``.
+    """
+    digits = "".join(ch for ch in query if ch.isascii() and ch.isdigit())
+    if not digits:
+        return ()
+    international = digits[2:] if digits.startswith("00") and len(digits) > 2 else digits
+    found = [f"+{international}"]
+    code = phonenumbers.country_code_for_region(default_region)
+    if code and not query.lstrip().startswith("+"):
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(default_region)
+        trunk = meta.national_prefix if meta is not None else None
+        national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+        found.append(f"+{code}{national}")
+    return tuple(dict.fromkeys(found))
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string of ``+`` and digits above every number starting with ``prefix``
+    (``"+1419"`` -> ``"+142"``), or None when there is none (``"+99"``): ``x >= prefix AND
+    x < bound`` is ``x LIKE 'prefix%'`` for E.164 values, as a range a btree index serves in
+    any collation (digits sort alike in all of them)."""
+    body = prefix.rstrip("9")
+    if len(body) <= 1:  # only the "+" is left
+        return None
+    return body[:-1] + str(int(body[-1]) + 1)

@@ -7,7 +7,7 @@ again starts a new life cycle in a new row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,15 +15,17 @@ from sqlalchemy.orm import Session
 
 from outbound.campaigns.repository import get_by_ref
 from outbound.contacts import repository
-from outbound.contacts.phones import PhoneError, normalise
+from outbound.contacts.phones import PhoneError, normalise, search_prefixes
 from outbound.contacts.schemas import ContactCreate
 from outbound.contacts.states import ContactState
 from outbound.dnc.service import is_listed
 from outbound.errors import Conflict, Invalid, NotFound
 from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
 from outbound.settings.service import get_settings
+from outbound.webhooks import outbox
 
 MAX_STATE_FILTERS = 20
+NO_NUMBER = "+0"  # what a search without a digit looks for: no country code starts with 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ def add_contact(
     )
     session.add(contact)
     session.flush()
+    if listed:  # created closed: a state change a CRM is told of
+        outbox.contacts_changed(session, [contact.id], now=now)
     return Added(contact, [n for n in numbers if n in listed])
 
 
@@ -129,13 +133,111 @@ def list_contacts(
     after: int | None,
     limit: int,
 ) -> tuple[list[Contact], int | None]:
-    """One keyset page by id, and the ``after`` of the next page (None at the end)."""
+    """One keyset page by id, and the ``after`` of the next page (None at the end);
+    ``q`` searches Phone 1 as the page's search box does."""
     wanted = parse_states(states)
     campaign = get_by_ref(session, campaign_ref)
-    query = q.strip() if q else None
+    narrowed = narrowing(session, number=q, column=None, value=None)
     rows = repository.page(
-        session, campaign.id, states=wanted, after=after, q=query, limit=limit + 1
+        session, campaign.id, states=wanted, after=after, narrowing=narrowed, limit=limit + 1
     )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
     return rows, None
+
+
+@dataclass(frozen=True)
+class Browse:
+    """One page of a campaign's contacts as the web UI shows it, with its neighbours."""
+
+    rows: list[Contact]
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def first_id(self) -> int | None:
+        return self.rows[0].id if self.rows else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.rows[-1].id if self.rows else None
+
+
+def narrowing(
+    session: Session, *, number: str | None, column: str | None, value: str | None
+) -> repository.Narrowing:
+    """What a search box means: a number that reads as a whole one (in the default region)
+    is matched exactly, in E.164; anything else as the start of Phone 1 (in E.164, read
+    internationally or nationally: ``search_prefixes``). Text without a digit matches no
+    number."""
+    query = number.strip() if number else None
+    exact = None
+    prefixes: tuple[str, ...] = ()
+    if query:
+        region = get_settings(session).default_region
+        try:
+            exact = normalise(query, default_region=region)
+        except PhoneError:
+            prefixes = search_prefixes(query, default_region=region) or (NO_NUMBER,)
+    if column is not None and column not in repository.SEARCHABLE_COLUMNS:
+        raise Invalid(("query", "column"), f"cannot search contacts by {column[:40]!r}")
+    return repository.Narrowing(
+        phone1_e164=exact,
+        phone1_prefixes=prefixes,
+        column=column if value else None,
+        value=value if value else None,
+    )
+
+
+def browse_contacts(
+    session: Session,
+    campaign_id: int,
+    *,
+    states: Iterable[ContactState],
+    narrowed: repository.Narrowing,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int,
+) -> Browse:
+    """A keyset page by id (after ``after``, or just before ``before``), never OFFSET; and
+    whether anything lies on either side of it (one index probe each)."""
+    wanted = set(states)
+
+    def read(**where: int | None) -> list[Contact]:
+        return repository.page(
+            session,
+            campaign_id,
+            states=wanted,
+            narrowing=narrowed,
+            after=where.get("after"),
+            before=where.get("before"),
+            limit=where.get("limit") or limit,
+        )
+
+    rows = read(before=before) if before is not None else read(after=after)
+    if not rows:
+        return Browse(rows=[], has_previous=False, has_next=False)
+    return Browse(
+        rows=rows,
+        has_previous=bool(read(before=rows[0].id, limit=1)),
+        has_next=bool(read(after=rows[-1].id, limit=1)),
+    )
+
+
+def iter_contacts(
+    session: Session,
+    campaign_id: int,
+    *,
+    states: Iterable[ContactState],
+    narrowed: repository.Narrowing,
+    batch: int = 1000,
+) -> Iterator[Contact]:
+    """Every contact the filter keeps, by id, a keyset page at a time (for exports)."""
+    wanted = set(states)
+    after: int | None = None
+    while rows := repository.page(
+        session, campaign_id, states=wanted, narrowing=narrowed, after=after, limit=batch
+    ):
+        yield from rows
+        after = rows[-1].id
+        session.expunge_all()  # a million rows must not pile up in the identity map

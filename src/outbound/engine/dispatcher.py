@@ -29,6 +29,7 @@ from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.store import AnyRow
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Channel
+from outbound.webhooks import outbox
 
 NO_WINDOW_RETRY = timedelta(days=1)
 # Campaigns claimed for in one transaction at most: few commits per round, yet another
@@ -236,6 +237,9 @@ def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -
         ],
         now=now,
     )
+    # Webhooks (nothing when no subscription): contacts closed at the gate, and sent.
+    moved = [c["id"] for c in chunk.changes if "state" in c]
+    outbox.contacts_changed(session, [*moved, *attempt_of], now=now)
     started = Counter(rt.id for rt, _ in chunk.going)
     stamp = utcnow()
     store.update_campaigns(

@@ -24,6 +24,7 @@ from outbound.engine.transitions import apply_decision
 from outbound.models import Attempt, Contact
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
+from outbound.webhooks import outbox
 
 STOP_WORDS = frozenset(
     {
@@ -132,7 +133,10 @@ def apply_results(
         )
         changed = _write(session, decided.values())
         store.release_in_flight(session, released)
-    return changed
+        # Webhooks (nothing when no subscription): the results first, then the states.
+        outbox.attempts_ended(session, [*first, *touched], now=now)
+        outbox.contacts_changed(session, changed, now=now)
+    return len(changed)
 
 
 def _load(
@@ -167,6 +171,14 @@ def _load(
         )
     for attempt_id in set(first) - set(attempts):
         del first[attempt_id]
+    store.update_attempts(
+        session,
+        [
+            {"id": r.attempt_id, "external_id": r.external_id[:128]}
+            for r in first.values()
+            if r.external_id
+        ],
+    )
     late = [r.attempt_id for r in results if r.attempt_id not in attempts and r.outcome in LATE]
     for row in store.ended_attempts(session, late):
         attempts[row.id] = _Attempt(*row)  # columns in field order
@@ -203,7 +215,7 @@ def _decide(
     return True
 
 
-def _write(session: Session, contacts: Iterable[_Contact]) -> int:
+def _write(session: Session, contacts: Iterable[_Contact]) -> list[int]:
     """Only where the contact still waits as it was read: nothing else may have moved it
     meanwhile (its attempt is locked by this transaction; a late receipt races only the
     SMS-expiry sweep, and whichever commits first wins)."""
@@ -308,5 +320,7 @@ def apply_inbound(
                 now=now,
             )
             apply_decision(session, contact, decision, outcome=outcome, number=None, now=now)
+            outbox.attempts_ended(session, [attempt.id], now=now)
+            outbox.contacts_changed(session, [contact.id], now=now)
             changed += 1
     return changed

@@ -32,7 +32,7 @@ def build_engine(
     with db.transaction() as session:
         settings = get_settings(session)
     dialer = build_dialer(settings.dialer.kind, settings.dialer.options, clock)
-    sms = build_sms_gateway(settings.sms_gateway.kind, settings.sms_gateway.options, clock)
+    sms = build_sms_gateway(settings.sms_gateway.kind, settings.sms_gateway.options, clock, db)
     return Engine(db, clock=clock, dialer=dialer, sms=sms, timing=timing)
 
 

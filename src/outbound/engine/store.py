@@ -240,9 +240,9 @@ def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     bulk.update_rows(session, CONTACTS, rows)
 
 
-def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Rows carry ``was_<column>`` guards; returns how many contacts changed."""
-    return len(bulk.update_rows(session, CONTACTS, rows, returning=("id",)))
+def update_contacts_guarded(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Rows carry ``was_<column>`` guards; returns the ids of the contacts changed."""
+    return [row[0] for row in bulk.update_rows(session, CONTACTS, rows, returning=("id",))]
 
 
 def update_attempts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -316,6 +316,20 @@ def expired_sms(session: Session, *, now: datetime, limit: int) -> list[Contact]
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
+
+
+def sms_attempts_by_external_id(session: Session, external_ids: Sequence[str]) -> dict[str, int]:
+    """The newest SMS attempt of each peer id (an SMSC message id) -> its attempt id."""
+    from outbound.strategies.outcomes import Channel
+
+    if not external_ids:
+        return {}
+    query = (
+        select(Attempt.external_id, Attempt.id)
+        .where(Attempt.external_id.in_(sorted(set(external_ids))), Attempt.channel == Channel.SMS)
+        .order_by(Attempt.id)
+    )
+    return {str(external_id): int(attempt_id) for external_id, attempt_id in session.execute(query)}
 
 
 def latest_sms_attempt(session: Session, number: str) -> Attempt | None:

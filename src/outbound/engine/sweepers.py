@@ -15,6 +15,7 @@ from outbound.engine.results import Runtimes
 from outbound.engine.transitions import apply_decision, end_dangling
 from outbound.models import Attempt, Worker
 from outbound.strategies.outcomes import Outcome
+from outbound.webhooks import outbox
 
 BATCH = 1000
 
@@ -50,10 +51,13 @@ def recover_workers(db: Database, *, me: str, now: datetime, silent_for: timedel
 def _end_all(session: Session, attempts: list[Attempt], *, now: datetime, why: str) -> None:
     contacts = store.contacts_by_id(session, [a.contact_id for a in attempts])
     released: Counter[int] = Counter()
+    closed = []
     for attempt in attempts:
-        end_dangling(attempt, contacts.get(attempt.contact_id), now=now, why=why)
+        if end_dangling(attempt, contacts.get(attempt.contact_id), now=now, why=why):
+            closed.append(attempt.contact_id)
         released[attempt.campaign_id] += 1
     store.release_in_flight(session, released)
+    outbox.contacts_changed(session, closed, now=now)
 
 
 def sweep_sms_expiry(
@@ -62,6 +66,7 @@ def sweep_sms_expiry(
     """SMS contacts whose wait for a reply is over follow their no-reply rule."""
     with db.transaction() as session:
         contacts = store.expired_sms(session, now=now, limit=BATCH)
+        decided = []
         for contact in contacts:
             attempt = (
                 session.get(Attempt, contact.last_attempt_id) if contact.last_attempt_id else None
@@ -80,4 +85,6 @@ def sweep_sms_expiry(
             apply_decision(
                 session, contact, decision, outcome=Outcome.SMS_EXPIRED, number=None, now=now
             )
+            decided.append(contact.id)
+        outbox.contacts_changed(session, decided, now=now)
         return len(contacts)

@@ -53,8 +53,9 @@ def close(contact: Contact, state: ContactState, *, now: datetime) -> None:
     contact.next_attempt_at = None
 
 
-def end_dangling(attempt: Attempt, contact: Contact | None, *, now: datetime, why: str) -> None:
-    """No result will come for this attempt: close its contact as Dangling, never redial."""
+def end_dangling(attempt: Attempt, contact: Contact | None, *, now: datetime, why: str) -> bool:
+    """No result will come for this attempt: close its contact as Dangling, never redial.
+    Returns whether the contact was closed (it was still waiting for this attempt)."""
     attempt.ended_at = now
     attempt.raw_result = why[:255]
     if (
@@ -63,3 +64,5 @@ def end_dangling(attempt: Attempt, contact: Contact | None, *, now: datetime, wh
         and contact.last_attempt_id == attempt.id
     ):
         close(contact, ContactState.DANGLING, now=now)
+        return True
+    return False

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
@@ -17,42 +13,14 @@ from outbound.api.schemas import MAX_BIG_ID, CampaignRefPath, IdPath, Page
 from outbound.campaigns.repository import get_by_ref
 from outbound.config import Config
 from outbound.db.engine import Database
-from outbound.errors import Invalid
 from outbound.imports import report, service
-from outbound.imports.reader import SNIFF_BYTES, FileRejected, check_text
 from outbound.imports.schemas import BatchIn, ImportJobOut, RejectOut
+from outbound.imports.uploads import store_upload
 from outbound.models import ImportSource
 
 router = APIRouter(tags=["imports"])
 
 CampaignRef = CampaignRefPath
-ALLOWED_SUFFIXES = (".csv", ".txt")
-COPY_CHUNK = 1024 * 1024
-
-
-def _safe_name(filename: str) -> str:
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return re.sub(r"[^A-Za-z0-9._-]", "_", base)[:120] or "upload.csv"
-
-
-def _store_upload(upload: UploadFile, folder: Path) -> Path:
-    """Copy the upload to the data folder, where it waits until its job has run."""
-    name = upload.filename or ""
-    if not name.lower().endswith(ALLOWED_SUFFIXES):
-        raise Invalid(("body", "file"), "the file must be a .csv or .txt file")
-    head = upload.file.read(SNIFF_BYTES)
-    if not head.strip():
-        raise Invalid(("body", "file"), "the file is empty")
-    try:
-        check_text(head)
-    except FileRejected as exc:
-        raise Invalid(("body", "file"), str(exc)) from None
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}-{_safe_name(name)}"
-    with target.open("wb") as out:
-        out.write(head)
-        shutil.copyfileobj(upload.file, out, COPY_CHUNK)
-    return target
 
 
 @router.post(
@@ -70,7 +38,7 @@ def upload_file(
 ) -> ImportJobOut:
     """Queue a contact file; follow the job at ``GET /imports/{id}``."""
     target = get_by_ref(session, campaign)
-    stored = _store_upload(file, config.data_dir / "uploads")
+    stored = store_upload(file, config.data_dir / "uploads")
     job = service.create_job(
         session,
         campaign=target,

@@ -1,14 +1,15 @@
-"""The rejected-rows report as CSV, safe to open in a spreadsheet. Pure."""
+"""CSV files safe to open in a spreadsheet: the rejected-rows report, and any other export. Pure."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 HEADER = ("line", "column", "reason", "raw")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FLUSH_BYTES = 64 * 1024
 
 
 class RejectLike(Protocol):
@@ -23,17 +24,25 @@ def safe_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def csv_lines(rejects: Iterable[RejectLike]) -> Iterator[str]:
-    """The report, one CSV line at a time (so a large report streams)."""
+def csv_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """A CSV file one chunk at a time (so a large file streams); every text cell made safe.
+
+    ``None`` is written as an empty cell; numbers as they are (they cannot start a formula).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for reject in rejects:
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
         writer.writerow(
-            (reject.line, reject.column or "", safe_cell(reject.reason), safe_cell(reject.raw))
+            ["" if v is None else safe_cell(v) if isinstance(v, str) else v for v in row]
         )
-        if buffer.tell() > 64 * 1024:
+        if buffer.tell() > _FLUSH_BYTES:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def csv_lines(rejects: Iterable[RejectLike]) -> Iterator[str]:
+    """The rejected-rows report (line, column, reason, raw), one chunk at a time."""
+    return csv_rows(HEADER, ((r.line, r.column or "", r.reason, r.raw) for r in rejects))

@@ -33,6 +33,7 @@ from outbound.imports.reader import (
 )
 from outbound.models import Campaign, ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.settings.service import get_settings
+from outbound.webhooks import outbox
 
 CHUNK_ROWS = 20_000
 Clock = Callable[[], datetime]
@@ -114,6 +115,11 @@ def _store_chunk(session: Session, job: ImportJob, block: Block, *, now: datetim
         listed=listed,
         now=now,
     )
+    if dnc:  # created closed as DNC Listed: a state change a CRM is told of
+        last_seq = first_seq + len(block) - 1
+        outbox.imported_closed(
+            session, campaign_id=campaign.id, seqs=(first_seq, last_seq), now=now
+        )
     errors.sort(key=lambda e: e.line)  # the report reads in file order
     store.insert_rejects(session, job.id, errors)
     result = ChunkResult(
@@ -308,6 +314,17 @@ def list_jobs(session: Session, campaign_id: int, *, limit: int) -> list[ImportJ
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def recent_jobs(session: Session, *, limit: int) -> list[tuple[ImportJob, str]]:
+    """The latest jobs of every campaign, newest first, each with its campaign's name."""
+    query = (
+        select(ImportJob, Campaign.name)
+        .join(Campaign, Campaign.id == ImportJob.campaign_id)
+        .order_by(ImportJob.id.desc())
+        .limit(limit)
+    )
+    return [(job, name) for job, name in session.execute(query).all()]
 
 
 def rejects(session: Session, job_id: int, *, after: int, limit: int) -> list[ImportReject]:

@@ -7,8 +7,10 @@ from outbound.models.dnc import DncEntry
 from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
+from outbound.models.sms_inbox import SmsInbox
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
+from outbound.models.webhook import DeliveryStatus, WebhookEvent, WebhookSubscription
 from outbound.models.worker import Worker
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "Attempt",
     "Campaign",
     "Contact",
+    "DeliveryStatus",
     "DncEntry",
     "ImportJob",
     "ImportReject",
@@ -27,10 +30,13 @@ __all__ = [
     "ScheduleBlackout",
     "ScheduleWindow",
     "Setting",
+    "SmsInbox",
     "Strategy",
     "StrategyAttempt",
     "StrategyRule",
     "TokenKind",
     "User",
+    "WebhookEvent",
+    "WebhookSubscription",
     "Worker",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.campaigns.types import CampaignType, ContactOrder
@@ -32,6 +33,10 @@ class Campaign(Timestamps, Base):
     dialer_target: Mapped[str] = mapped_column(String(255), default="")
     sms_template: Mapped[str] = mapped_column(Text, default="")
     agent_script: Mapped[str] = mapped_column(Text, default="")
+    # The agent desktop's form for this campaign's calls: a list of field definitions.
+    agent_form: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     contact_order: Mapped[ContactOrder] = mapped_column(
         enum_column(ContactOrder, 8), default=ContactOrder.FIFO
     )

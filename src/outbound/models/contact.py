@@ -21,6 +21,9 @@ class Contact(Timestamps, Base):
         # The engine's hot query: due contacts of a campaign, in order.
         Index("ix_contacts_due", "campaign_id", "state", "next_attempt_at", "import_seq"),
         Index("ix_contacts_campaign_state_id", "campaign_id", "state", "id"),
+        Index("ix_contacts_phone1", "phone1_e164"),
+        # A CRM looks its contacts up by its own id (bench/contacts_paging.py).
+        Index("ix_contacts_campaign_crm", "campaign_id", "crm_contact_id"),
         # The dispatcher's two claims: fresh contacts in upload order, retries by due time.
         Index(
             "ix_contacts_fresh",

@@ -1,7 +1,7 @@
 """REST routes for reports and "why is it idle?"; every user may read them.
 
-Registered before the campaigns router: ``/campaigns/status`` must not be taken for the
-campaign whose id is "status".
+The status of every campaign lives at ``/campaign-status``, not under ``/campaigns/``, where
+it would shadow a campaign named "status".
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ router = APIRouter(tags=["reports"])
 CampaignRef = CampaignRefPath
 
 
-@router.get("/campaigns/status", response_model=list[StatusOut])
+@router.get("/campaign-status", response_model=list[StatusOut])
 def all_statuses(_user: Viewer, session: DbSession) -> list[StatusOut]:
     """Every campaign's status: whether it dials now, and if not, why and until when."""
     now = now_utc()

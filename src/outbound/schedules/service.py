@@ -140,7 +140,10 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
     wanted = name.casefold()
     for other_id, other in session.execute(select(Schedule.id, Schedule.name)):
         if other_id != exclude_id and other.casefold() == wanted:
-            raise Conflict(f"a schedule named {other!r} already exists (names ignore case)")
+            raise Conflict(
+                f"a schedule named {other!r} already exists (names ignore case)",
+                loc=("body", "name"),
+            )
 
 
 def _check_zone(name: str) -> None:

@@ -13,9 +13,9 @@ router = APIRouter(prefix="/settings", tags=["settings"])
 
 @router.get("", response_model=SettingsOut)
 def read_settings(_user: Viewer, session: DbSession) -> SettingsOut:
-    return service.get_settings(session)
+    return service.redacted(service.get_settings(session))
 
 
 @router.patch("", response_model=SettingsOut)
 def update_settings(body: SettingsUpdate, _admin: Admin, session: DbSession) -> SettingsOut:
-    return service.update_settings(session, body)
+    return service.redacted(service.update_settings(session, body))

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-DIALER_KINDS = ("simulator",)
-SMS_GATEWAY_KINDS = ("simulator",)
+DIALER_KINDS = ("simulator", "sip")
+SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
 

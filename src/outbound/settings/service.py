@@ -19,6 +19,34 @@ from outbound.models import Setting
 from outbound.settings.schemas import SettingsOut, SettingsUpdate
 
 NULLABLE = frozenset({"watch_folder", "archive_folder"})
+# Channel options never shown back (an SMSC password, a callback secret): reads show the
+# mask, and a save that sends the mask back keeps the stored value.
+SECRET_OPTIONS = frozenset({"password", "secret"})
+MASK = "********"
+CONNECTIONS = ("dialer", "sms_gateway")
+
+
+def redacted(settings: SettingsOut) -> SettingsOut:
+    """The settings as the API shows them: secret channel options masked."""
+    shown = settings.model_copy(deep=True)
+    for key in CONNECTIONS:
+        options = getattr(shown, key).options
+        for name in SECRET_OPTIONS & options.keys():
+            if options[name]:
+                options[name] = MASK
+    return shown
+
+
+def _unmask(current: SettingsOut, key: str, connection: dict[str, Any]) -> None:
+    """A masked secret sent back means the stored one, for the same kind of channel."""
+    stored = getattr(current, key)
+    options = connection["options"]
+    for name in sorted(SECRET_OPTIONS & options.keys()):
+        if options[name] != MASK:
+            continue
+        if stored.kind != connection["kind"] or name not in stored.options:
+            raise Invalid(("body", key, "options", name), f"give the {name}, not the mask")
+        options[name] = stored.options[name]
 
 
 def get_settings(session: Session) -> SettingsOut:
@@ -34,18 +62,20 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
         if value is None and key not in NULLABLE:
             raise Invalid(("body", key), f"{key} cannot be null")
         changes[key] = value.model_dump() if hasattr(value, "model_dump") else value
+    current = get_settings(session)
     for key, validate in (
         ("dialer", validate_dialer_options),
         ("sms_gateway", validate_sms_gateway_options),
     ):
         if key in changes:
             connection = changes[key]
+            _unmask(current, key, connection)
             try:
                 connection["options"] = validate(connection["kind"], connection["options"])
             except InvalidOptions as exc:
                 loc, message = exc.problems[0] if exc.problems else ((), str(exc))
                 raise Invalid(("body", key, "options", *loc), message) from None
-    merged = get_settings(session).model_dump() | changes
+    merged = current.model_dump() | changes
     watch, archive = merged["watch_folder"], merged["archive_folder"]
     if watch and archive and _nested(watch, archive):
         raise Invalid(

@@ -97,7 +97,9 @@ def update_strategy(
 ) -> Strategy:
     if name is not None and name != strategy.name:
         if strategy.builtin:
-            raise Conflict(f"the built-in {strategy.name} strategy cannot be renamed")
+            raise Conflict(
+                f"the built-in {strategy.name} strategy cannot be renamed", loc=("body", "name")
+            )
         _check_name_free(session, name, exclude_id=strategy.id)
         strategy.name = name
     if description is not None:
@@ -300,7 +302,7 @@ def _check_name_free(session: Session, name: str, *, exclude_id: int | None = No
     if exclude_id is not None:
         query = query.where(Strategy.id != exclude_id)
     if session.scalar(query.limit(1)) is not None:
-        raise Conflict(f"a strategy named {name!r} already exists")
+        raise Conflict(f"a strategy named {name!r} already exists", loc=("body", "name"))
 
 
 def _refuse_voice(session: Session, strategy: Strategy) -> None:
@@ -308,13 +310,15 @@ def _refuse_voice(session: Session, strategy: Strategy) -> None:
     if strategy.builtin:
         raise Conflict(
             f"the built-in {strategy.name} strategy is for SMS campaigns "
-            "and keeps SMS attempts only"
+            "and keeps SMS attempts only",
+            loc=("body", "channel"),
         )
     names = names_using(session, strategy_id=strategy.id, campaign_type=CampaignType.SMS)
     if names:
         raise Conflict(
             f"strategy {strategy.name!r} is used by SMS campaign(s) {_quoted(names)}, "
-            "which place no calls: it may contain SMS attempts only"
+            "which place no calls: it may contain SMS attempts only",
+            loc=("body", "channel"),
         )
 
 

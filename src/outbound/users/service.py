@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ def list_users(session: Session) -> list[User]:
 
 def create_user(session: Session, *, username: str, password: str, role: Role) -> User:
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Conflict(f"user name {username!r} is taken")
+        raise Conflict(f"user name {username!r} is taken", loc=("body", "username"))
     user = User(
         username=username,
         password_hash=security.hash_password(password),
@@ -204,3 +206,25 @@ def ensure_first_admin(session: Session) -> str | None:
     password = security.random_password()
     create_user(session, username="admin", password=password, role=Role.ADMIN)
     return password
+
+
+PREFERENCES_MAX = 4000  # the column's size
+
+
+def preferences(user: User) -> dict[str, Any]:
+    """The user's remembered UI choices (columns shown, ...); {} if none or unreadable."""
+    try:
+        stored = json.loads(user.ui_preferences or "{}")
+    except ValueError:
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def set_preference(session: Session, user: User, key: str, value: Any) -> None:
+    """Remember one UI choice for this user, keeping the others."""
+    merged = preferences(user) | {key: value}
+    text = json.dumps(merged, separators=(",", ":"), sort_keys=True)
+    if len(text) > PREFERENCES_MAX:
+        raise Invalid(("body", key), "too many preferences to remember")
+    user.ui_preferences = text
+    session.flush()

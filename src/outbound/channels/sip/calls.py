@@ -1,0 +1,201 @@
+"""One call's life as the dialer sees it, as pure decisions: baresip's events and our own
+deadlines in, a result to report and a command to send out.
+
+A result is reported once, the moment the outcome is known; the call may hold its line a
+little longer (a CANCEL on its way, a message still playing) until baresip says it closed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import wave
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from outbound.campaigns.types import CampaignType
+from outbound.channels.base import Dial
+from outbound.channels.sip.config import SipDialerConfig
+from outbound.channels.sip.outcomes import outcome_for_closed, status_code
+from outbound.strategies.outcomes import Outcome
+
+_SIP_URI = re.compile(r"^sips?:[^\s<>;,\"]+(?:;[^\s<>,\"]+)?$")
+_EXTENSION = re.compile(r"^[A-Za-z0-9._~+*#-]{1,64}$")
+# baresip reads an account line: these characters would end the audio_source parameter.
+_UNSAFE_PATH = re.compile(r"[\s;,<>\"]")
+LINGER = 64.0
+TRANSFERRED = "Call transfered"  # baresip's spelling
+END_OF_MESSAGE = "end of file"
+
+
+class Mode(StrEnum):
+    TRANSFER = "transfer"  # Agent and IVR campaigns: REFER the answered call to the target
+    PLAY = "play"  # Automated campaigns: play the audio file, then hang up
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    mode: Mode
+    target: str  # the SIP URI to transfer to, or the audio file to play
+
+
+def plan_call(dial: Dial, config: SipDialerConfig) -> Plan | str:
+    """What to do once the call is answered, or why the call cannot be made at all."""
+    target = dial.target.strip()
+    if dial.campaign_type in (CampaignType.AGENT, CampaignType.IVR):
+        if not target:
+            return "the campaign has no transfer target (dialer_target)"
+        if _SIP_URI.match(target):
+            return Plan(Mode.TRANSFER, target)
+        if _EXTENSION.match(target):
+            return Plan(Mode.TRANSFER, f"sip:{target}@{config.target_host()}")
+        return f"transfer target {target!r} is neither a SIP URI nor an extension"
+    if dial.campaign_type is CampaignType.AUTOMATED:
+        if not target:
+            return "the campaign has no audio file to play (dialer_target)"
+        path = os.path.join(config.audio_dir or "", target)
+        problem = _checked_audio(path)
+        return Plan(Mode.PLAY, os.path.abspath(path)) if problem is None else problem
+    return f"a {dial.campaign_type.value} campaign does not make calls"
+
+
+def _checked_audio(path: str) -> str | None:
+    """``audio_problem`` once per version of the file, not once per call."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return audio_problem(path)
+    return _audio_problem_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _audio_problem_of(path: str, mtime_ns: int, size: int) -> str | None:
+    return audio_problem(path)
+
+
+def audio_problem(path: str) -> str | None:
+    """Why baresip could not play this file (it takes 8 kHz mono 16-bit WAV only)."""
+    if not os.path.isabs(path):
+        return f"audio file {path!r} must be an absolute path (or set the dialer's audio_dir)"
+    if _UNSAFE_PATH.search(path):
+        return f"audio file {path!r} must not contain spaces, ';', ',', '<', '>' or quotes"
+    try:
+        with wave.open(path, "rb") as audio:
+            shape = (audio.getframerate(), audio.getnchannels(), audio.getsampwidth())
+    except FileNotFoundError:
+        return f"audio file {path!r} does not exist"
+    except (OSError, EOFError, wave.Error) as exc:
+        return f"audio file {path!r} is not a readable WAV file: {exc}"
+    if shape != (8000, 1, 2):
+        return f"audio file {path!r} must be 8000 Hz mono 16-bit WAV, not {shape}"
+    return None
+
+
+@dataclass
+class Call:
+    attempt_id: int
+    uri: str
+    plan: Plan
+    deadline: float | None = None  # monotonic seconds: ring, transfer or length limit
+    call_id: str | None = None  # baresip's id, from its first event that has one
+    aor: str = ""  # the baresip account (user agent) it was dialled from
+    dialled: bool = False  # the dial command went out: from now on, never report a guess
+    rang: bool = False
+    answered: bool = False
+    reported: bool = False
+    watched: float | None = None  # the deadline last put on the lane's timer heap
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    result: tuple[Outcome, str] | None = None
+    command: str | None = None  # "transfer" or "hangup", for this call
+    released: bool = False  # baresip no longer holds the call: its line is free
+
+
+NOTHING = Step()
+
+
+def _report(
+    call: Call, outcome: Outcome, raw: str, *, command: str | None = None, released: bool = False
+) -> Step:
+    """The result, unless one was reported already (then only the command and the line)."""
+    result = None if call.reported else (outcome, raw)
+    call.reported = True
+    return Step(result=result, command=command, released=released)
+
+
+def on_event(call: Call, kind: str, param: str, *, now: float, config: SipDialerConfig) -> Step:
+    """One baresip event about this call."""
+    if kind in ("CALL_RINGING", "CALL_PROGRESS"):
+        call.rang = True
+        return NOTHING
+    if kind == "CALL_ESTABLISHED":
+        if call.answered or call.reported:
+            return NOTHING
+        call.answered = True
+        if call.plan.mode is Mode.TRANSFER:
+            call.deadline = now + config.transfer_timeout_seconds
+            return Step(command="transfer")
+        call.deadline = now + config.max_call_seconds
+        return NOTHING
+    if kind == "TRANSFER_FAILED":
+        # baresip (its menu) hangs the call up itself and sends no CALL_CLOSED for it.
+        return _report(
+            call, Outcome.DIALER_ABANDONED, f"200 OK; transfer failed: {param}", released=True
+        )
+    if kind == "CALL_CLOSED":
+        return _closed(call, param)
+    return NOTHING
+
+
+def _closed(call: Call, param: str) -> Step:
+    if not call.answered:
+        code = status_code(param)
+        raw = param if code is not None else f"no final response: {param or 'closed'}"
+        outcome = outcome_for_closed(param, rang=call.rang)
+        return _report(call, outcome, raw, released=True)
+    if call.plan.mode is Mode.TRANSFER:
+        if param == TRANSFERRED:
+            return _report(call, Outcome.CONNECTED, "200 OK; transferred", released=True)
+        return _report(
+            call,
+            Outcome.CUSTOMER_ABANDONED,
+            f"200 OK; hung up before the transfer: {param}",
+            released=True,
+        )
+    if param == END_OF_MESSAGE:
+        return _report(call, Outcome.CONNECTED, "200 OK; message played", released=True)
+    return _report(
+        call,
+        Outcome.CUSTOMER_ABANDONED,
+        f"200 OK; hung up during the message: {param}",
+        released=True,
+    )
+
+
+def on_deadline(call: Call, *, now: float, config: SipDialerConfig) -> Step:
+    """The call's deadline passed: give up on it (we hang up; the result is ours).
+
+    A call we hung up must close within ``LINGER`` seconds (a SIP transaction's longest
+    life); if baresip never says so, its line is freed anyway.
+    """
+    if call.reported:
+        call.deadline = None
+        return Step(released=True)
+    call.deadline = now + LINGER
+    if not call.answered:
+        seconds = f"{config.ring_timeout_seconds:g}"
+        if call.rang:
+            return _report(
+                call, Outcome.NO_ANSWER, f"ring timeout {seconds} s (CANCEL)", command="hangup"
+            )
+        return _report(
+            call, Outcome.NETWORK_ERROR, f"no response within {seconds} s", command="hangup"
+        )
+    if call.plan.mode is Mode.TRANSFER:
+        return _report(
+            call, Outcome.DIALER_ABANDONED, "200 OK; no answer to the transfer", command="hangup"
+        )
+    return _report(call, Outcome.CONNECTED, "200 OK; longest call length reached", command="hangup")

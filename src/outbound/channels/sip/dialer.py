@@ -1,0 +1,123 @@
+"""The ``sip`` dialer: calls through one or more baresip processes to a SIP trunk.
+
+``dial`` only queues: each lane's thread sends the commands. Calls go to the lane with the
+most free lines, so the load spreads over the processes; a batch larger than the free lines
+of the lanes that are up is refused whole (the engine records those attempts as a network
+error, none is dialled). A call the dialer cannot make (no transfer target, an audio file
+baresip cannot play) is answered at once with a network error and never dialled.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from outbound.channels.base import ChannelError, Dial, Result
+from outbound.channels.sip.calls import Call, Plan, plan_call
+from outbound.channels.sip.config import SipDialerConfig
+from outbound.channels.sip.lane import Gauge, Lane
+from outbound.engine.clock import Clock
+from outbound.strategies.outcomes import Outcome
+
+log = logging.getLogger(__name__)
+_OPEN: weakref.WeakSet[SipDialer] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_dialers() -> None:
+    """An interpreter leaving without closing a dialer must not leave baresip running."""
+    for dialer in list(_OPEN):
+        dialer.close()
+
+
+class SipDialer:
+    name = "sip"
+
+    def __init__(self, config: SipDialerConfig, clock: Clock) -> None:
+        self.config = config
+        self._clock = clock
+        # The same folder on every start (by control port), so that a baresip orphaned by a
+        # service that died is found and ended before its ports are needed again.
+        default = Path(tempfile.gettempdir()) / f"outbound-sip-{config.ctrl_port}"
+        self.root = Path(config.work_dir) if config.work_dir else default
+        self._lock = threading.Lock()
+        self._results: list[Result] = []
+        self._closed = False
+        self.held = Gauge()  # answered calls up at once: now and peak
+        self.lanes = [
+            Lane(config, i, self.root, clock=clock, report=self._add, held=self.held)
+            for i in range(config.processes)
+        ]
+        _OPEN.add(self)
+        for lane in self.lanes:
+            lane.start()
+
+    def _add(self, result: Result) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        """True once every process is up (the engine needs no wait: capacity is 0 till then)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(lane.up for lane in self.lanes):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def capacity(self) -> int:
+        with self._lock:
+            if self._closed:
+                return 0
+        return sum(lane.free() for lane in self.lanes)
+
+    def dial(self, dials: Sequence[Dial]) -> None:
+        if not dials:
+            return
+        with self._lock:
+            if self._closed:
+                raise ChannelError("the sip dialer is closed", retriable=True)
+        plans = [plan_call(one, self.config) for one in dials]
+        free = [lane.free() for lane in self.lanes]
+        wanted = sum(isinstance(p, Plan) for p in plans)
+        if wanted > sum(free):
+            raise ChannelError(
+                f"the sip dialer has {sum(free)} free lines, {wanted} calls offered",
+                retriable=True,
+            )
+        now = self._clock.now()
+        for one, plan in zip(dials, plans, strict=True):
+            if not isinstance(plan, Plan):
+                self._add(
+                    Result(one.attempt_id, Outcome.NETWORK_ERROR, f"not dialled: {plan}", now)
+                )
+                continue
+            best = max(range(len(free)), key=free.__getitem__)
+            free[best] -= 1
+            uri = self.config.dial_uri(one.number, one.attempt_id)
+            self.lanes[best].submit(Call(one.attempt_id, uri, plan))
+
+    def poll(self, now: datetime) -> list[Result]:
+        with self._lock:
+            found, self._results = self._results, []
+        return found
+
+    def next_event(self) -> datetime | None:
+        with self._lock:
+            return self._clock.now() if self._results else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for lane in self.lanes:
+            lane.stop()
+        _OPEN.discard(self)

@@ -1,0 +1,50 @@
+"""Uploaded contact files: checked and copied to the data folder, where they wait for their job.
+
+Shared by the REST upload and the web UI's upload page, so both refuse the same files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from outbound.errors import Invalid
+from outbound.imports.reader import SNIFF_BYTES, FileRejected, check_text
+
+ALLOWED_SUFFIXES = (".csv", ".txt")
+COPY_CHUNK = 1024 * 1024
+
+
+class Upload(Protocol):
+    """What FastAPI's and Starlette's ``UploadFile`` both offer."""
+
+    filename: str | None
+    file: BinaryIO
+
+
+def safe_name(filename: str) -> str:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._-]", "_", base)[:120] or "upload.csv"
+
+
+def store_upload(upload: Upload, folder: Path) -> Path:
+    """Copy the upload to ``folder``; 422 on ``file`` if it is no contact file."""
+    name = upload.filename or ""
+    if not name.lower().endswith(ALLOWED_SUFFIXES):
+        raise Invalid(("body", "file"), "the file must be a .csv or .txt file")
+    head = upload.file.read(SNIFF_BYTES)
+    if not head.strip():
+        raise Invalid(("body", "file"), "the file is empty")
+    try:
+        check_text(head)
+    except FileRejected as exc:
+        raise Invalid(("body", "file"), str(exc)) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}-{safe_name(name)}"
+    with target.open("wb") as out:
+        out.write(head)
+        shutil.copyfileobj(upload.file, out, COPY_CHUNK)
+    return target

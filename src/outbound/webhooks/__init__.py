@@ -1,0 +1,1 @@
+"""Webhooks for CRMs: subscriptions, the outbox of events, and their delivery."""

@@ -1,0 +1,286 @@
+"""A campaign's contacts in the web UI: filters, search, keyset paging, columns, export, detail."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+
+from outbound.contacts.states import ContactState
+from outbound.db.engine import Database
+from outbound.models import Attempt, Contact
+from outbound.strategies.outcomes import Channel, Outcome
+from tests.conftest import Account
+from tests.factories import make_campaign
+from tests.web.conftest import field_error
+
+Login = Callable[[Account], str]
+STATES = (ContactState.PENDING, ContactState.CONNECTED, ContactState.NOT_CONNECTED)
+
+
+def add_contacts(db: Database, campaign_id: int, rows: list[dict[str, object]]) -> list[int]:
+    """Contacts written directly (the subject here is the listing); returns their ids."""
+    now = datetime.now(UTC)
+    made = []
+    with db.transaction() as session:
+        for n, fields in enumerate(rows):
+            number = str(fields.pop("phone1", f"+1202555{n:04d}"))
+            contact = Contact(
+                campaign_id=campaign_id,
+                phone1=number,
+                phone1_e164=number,
+                import_seq=n + 1,
+                created_at=now,
+                updated_at=now,
+                **({"state": ContactState.PENDING} | fields),
+            )
+            session.add(contact)
+            made.append(contact)
+        session.flush()
+        return [c.id for c in made]
+
+
+def ids_on(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr data-contact="(\d+)">', page)]
+
+
+def link(page: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def walk(client: TestClient, base: str, query: str) -> tuple[list[list[int]], str]:
+    """Follow "Next" from the first page to the last; the pages' ids, and the last page."""
+    pages = []
+    answer = client.get(f"{base}?{query}")
+    while True:
+        assert answer.status_code == 200, answer.text
+        pages.append(ids_on(answer.text))
+        following = link(answer.text, "next")
+        if following is None:
+            return pages, answer.text
+        answer = client.get(base + following)
+
+
+def test_keyset_paging_has_no_duplicates_or_gaps_both_ways(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "paging")
+    other = make_campaign(db, "paging-other")
+    ids = add_contacts(db, campaign, [{"state": STATES[n % 3]} for n in range(23)])
+    add_contacts(db, other, [{} for _ in range(5)])  # another campaign's never show
+    login(viewer)
+    base = f"/campaigns/{campaign}/contacts"
+
+    pages, last = walk(client, base, "size=4")
+    assert [len(p) for p in pages] == [4, 4, 4, 4, 4, 3]
+    assert [i for p in pages for i in p] == ids
+    # and back with "Previous": the same pages, in reverse
+    back = [pages[-1]]
+    answer_text = last
+    while (previous := link(answer_text, "prev")) is not None:
+        answer = client.get(base + previous)
+        back.append(ids_on(answer.text))
+        answer_text = answer.text
+    assert back[::-1] == pages
+
+    wanted = [i for n, i in enumerate(ids) if STATES[n % 3] in STATES[1:]]
+    pages, _ = walk(client, base, "size=5&state=connected&state=not_connected")
+    assert [i for p in pages for i in p] == wanted
+    assert all(len(p) == 5 for p in pages[:-1])
+
+
+def test_search_by_number_as_typed_or_e164_and_by_parameter(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "search")
+    ids = add_contacts(
+        db,
+        campaign,
+        [
+            {"phone1": "+12025550100", "param2": "gold", "crm_contact_id": "C-1"},
+            {"phone1": "+12025550101", "param2": "silver"},
+            {"phone1": "+12025550102", "param2": "gold", "state": ContactState.CONNECTED},
+            {"phone1": "+442079460958", "param2": "Gold"},
+        ],
+    )
+    login(viewer)
+    base = f"/campaigns/{campaign}/contacts"
+
+    def found(query: str) -> list[int]:
+        answer = client.get(f"{base}?{query}")
+        assert answer.status_code == 200, answer.text
+        return ids_on(answer.text)
+
+    # a whole number, typed nationally (default region US) or in E.164: that contact only
+    assert found("q=(202)+555-0101") == [ids[1]]
+    assert found("q=%2B1+202+555+0101") == [ids[1]]
+    # the start of a number: every Phone 1 that begins so
+    assert found("q=%2B1202555") == ids[:3]
+    assert found("q=44+20") == [ids[3]]
+    # a business parameter, exactly (case matters), combined with a state
+    assert found("q=gold&in=param2") == [ids[0], ids[2]]
+    assert found("q=gold&in=param2&state=pending") == [ids[0]]
+    assert found("q=C-1&in=crm_contact_id") == [ids[0]]
+    assert found("q=nobody&in=param2") == []
+    # an unknown column or state names no listing: an error page, never a 500
+    assert client.get(f"{base}?q=x&in=password").status_code == 422
+    assert client.get(f"{base}?state=bogus").status_code == 422
+
+
+def test_columns_are_remembered_per_user(
+    client: TestClient, db: Database, viewer: Account, supervisor: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "columns")
+    add_contacts(db, campaign, [{"param3": "blue", "crm_contact_id": "crm-9"}])
+    base = f"/campaigns/{campaign}/contacts"
+    token = login(viewer)
+    default = client.get(base).text
+    assert re.findall(r'data-col="([^"]+)"', default) == [
+        "phone1",
+        "state",
+        "last_outcome",
+        "attempt_count",
+        "request_time",
+    ]
+    # no CSRF token: refused, nothing remembered
+    refused = client.post(f"{base}/columns", data={"column": ["param3"]})
+    assert refused.status_code == 403
+    chosen = client.post(
+        f"{base}/columns",
+        data={
+            "csrf_token": token,
+            "column": ["crm_contact_id", "param3", "nonsense"],
+            "back": f"{base}?size=7",
+        },
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == f"{base}?size=7"
+    page = client.get(base).text
+    assert re.findall(r'data-col="([^"]+)"', page) == ["param3", "crm_contact_id"]
+    assert ">blue</td>" in page and ">crm-9</td>" in page
+    # a redirect elsewhere is not followed
+    elsewhere = client.post(
+        f"{base}/columns",
+        data={"csrf_token": token, "column": ["param3"], "back": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert elsewhere.headers["location"] == base
+
+    client.cookies.clear()
+    login(supervisor)  # another user keeps the defaults
+    assert 'data-col="param3"' not in client.get(base).text
+    client.cookies.clear()
+    login(viewer)  # a new session of the same user: remembered
+    assert re.findall(r'data-col="([^"]+)"', client.get(base).text) == ["param3"]
+
+
+def test_export_streams_every_page_of_the_filter_with_formulas_escaped(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "export")
+    dangerous = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tTAB", "\rCR", "plain"]
+    rows: list[dict[str, object]] = [{"param1": v} for v in dangerous]
+    rows += [{"param1": "bulk", "state": ContactState.CONNECTED} for _ in range(1200)]
+    ids = add_contacts(db, campaign, rows)
+    login(viewer)
+    answer = client.get(f"/campaigns/{campaign}/contacts.csv?state=pending")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(answer.text, newline="")))
+    assert [int(r["id"]) for r in table] == ids[:7]
+    assert [r["param1"] for r in table] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tTAB",
+        "'\rCR",
+        "plain",
+    ]
+    # phone numbers in E.164 start with "+": escaped too, so no spreadsheet evaluates them
+    assert table[0]["phone1"] == "'+12025550000"
+    assert table[0]["state"] == "Pending"
+    # all pages: 1200 rows is more than any page of the listing
+    everything = client.get(f"/campaigns/{campaign}/contacts.csv?state=connected").text
+    assert len(list(csv.DictReader(io.StringIO(everything, newline="")))) == 1200
+
+
+def test_contact_detail_shows_its_attempts(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "detail")
+    (contact_id,) = add_contacts(
+        db, campaign, [{"state": ContactState.NOT_CONNECTED, "attempt_count": 2, "param1": "vip"}]
+    )
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        for number, outcome in ((1, Outcome.BUSY), (2, Outcome.NO_ANSWER)):
+            session.add(
+                Attempt(
+                    contact_id=contact_id,
+                    campaign_id=campaign,
+                    number=number,
+                    strategy_position=number,
+                    channel=Channel.VOICE,
+                    phone_slot=1,
+                    phone_number="+12025550000",
+                    sent_at=now,
+                    ended_at=now,
+                    outcome=outcome,
+                    raw_result=f"SIP {480 + number}",
+                )
+            )
+    login(viewer)
+    page = client.get(f"/contacts/{contact_id}")
+    assert page.status_code == 200
+    assert "Not Connected" in page.text and "vip" in page.text
+    attempts = re.findall(
+        r"<tr><th scope=\"row\"[^>]*>(\d)</th>.*?Outcome\">(\w+)</td>", page.text, re.S
+    )
+    assert attempts == [("1", "busy"), ("2", "no_answer")]
+    assert "SIP 482" in page.text
+    assert client.get("/contacts/999999").status_code == 404
+    listing = client.get(f"/campaigns/{campaign}")
+    assert f'href="/campaigns/{campaign}/contacts"' in listing.text
+
+
+def test_supervisor_adds_a_contact_errors_by_field_viewer_cannot(
+    client: TestClient, db: Database, supervisor: Account, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "adding")
+    base = f"/campaigns/{campaign}/contacts"
+    token = login(supervisor)
+    assert f'action="/campaigns/{campaign}/contacts/new"' in client.get(base).text
+    bad = client.post(
+        f"{base}/new", data={"csrf_token": token, "phone1": "12ab", "param1": "x" * 256}
+    )
+    assert bad.status_code == 422
+    assert "255" in (field_error(bad.text, "add-param1") or "")
+    bad = client.post(f"{base}/new", data={"csrf_token": token, "phone1": "12ab"})
+    assert field_error(bad.text, "add-phone1") == "phone1: not a phone number: it contains letters"
+    assert 'value="12ab"' in bad.text
+
+    made = client.post(
+        f"{base}/new",
+        data={"csrf_token": token, "phone1": "(202) 555-0177", "param4": "hello"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    detail = client.get(made.headers["location"]).text
+    assert "+12025550177" in detail and "hello" in detail and "Contact added" in detail
+    again = client.post(f"{base}/new", data={"csrf_token": token, "phone1": "+12025550177"})
+    assert again.status_code == 422 and "open life cycle" in again.text
+
+    client.cookies.clear()
+    token = login(viewer)
+    page = client.get(base).text
+    assert "/contacts/new" not in page and "Add a contact" not in page
+    refused = client.post(f"{base}/new", data={"csrf_token": token, "phone1": "+12025550178"})
+    assert refused.status_code == 403
