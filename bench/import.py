@@ -15,6 +15,11 @@ are printed, with the ratio ours / bare (the goal is at most 2.0) and the peak m
 at most 300 MB). Then the same import into fresh SQLite files, in rows per second.
 
     .venv/bin/python bench/import.py [--rows 1000000] [--repeat 3] [--sqlite-rows 200000]
+                                     [--breakdown]
+
+``--breakdown`` then times the floor under ours: the contacts our import stored, COPYed
+again into a table of contacts' columns with none of its indexes and constraints, then with
+each added in turn, up to the real set.
 
 Everything is made in a temporary folder and a database named ``outbound_bench_<hex>``; both
 are removed at the end.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import random
@@ -48,6 +54,7 @@ from outbound.campaigns.types import CampaignType
 from outbound.contacts.fastphone import BulkPhoneValidator
 from outbound.db.engine import Database
 from outbound.db.migrate import upgrade_head
+from outbound.imports.service import CHUNK_ROWS
 from outbound.models import (
     Campaign,
     Contact,
@@ -460,6 +467,78 @@ def check_import(db: Database, result: dict[str, Any], facts: FileFacts, campaig
     )
 
 
+def breakdown(url: str, tmp: Path, chunk_rows: int) -> list[tuple[str, float]]:
+    """The floor under our import: the contacts it stored, COPYed again (text format, a
+    commit every ``chunk_rows`` rows, as the import does) into a table of contacts' columns,
+    with none of its indexes and constraints, then with each added in turn, to the real
+    set. Returns (what the table had, seconds), cumulative."""
+    import psycopg
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rows = tmp / "stored-contacts.txt"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        columns = [
+            name
+            for (name,) in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'contacts' AND column_name <> 'id' ORDER BY ordinal_position"
+            )
+        ]
+        listed = ", ".join(columns)
+        with (
+            rows.open("wb") as out,
+            conn.cursor().copy(f"COPY contacts ({listed}) TO STDOUT") as copy,
+        ):
+            for data in copy:
+                out.write(data)
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contacts'"
+            " AND indexname <> 'pk_contacts' ORDER BY indexname"
+        ).fetchall()
+        steps: list[tuple[str, str]] = [
+            ("a plain table of contacts' columns", ""),
+            ("+ primary key", "ALTER TABLE floor ADD PRIMARY KEY (id)"),
+        ]
+        steps += [
+            (
+                f"+ {name}",
+                definition.replace(" ON public.contacts ", " ON floor ").replace(
+                    f"INDEX {name} ", f"INDEX floor_{name} "
+                ),
+            )
+            for name, definition in indexes
+        ]
+        steps.append(
+            (
+                "+ foreign key campaign_id (= contacts)",
+                "ALTER TABLE floor ADD FOREIGN KEY (campaign_id) REFERENCES campaigns (id)"
+                " ON DELETE CASCADE",
+            )
+        )
+        conn.execute("CREATE TABLE floor (LIKE contacts INCLUDING DEFAULTS)")
+        timings = []
+        try:
+            for label, ddl in steps:
+                if ddl:
+                    conn.execute(ddl)
+                conn.execute("TRUNCATE floor")
+                conn.execute("CHECKPOINT")
+                start = time.perf_counter()
+                with rows.open("rb") as stream:
+                    while lines := list(itertools.islice(stream, chunk_rows)):
+                        with (
+                            conn.transaction(),
+                            conn.cursor().copy(f"COPY floor ({listed}) FROM STDIN") as copy,
+                        ):
+                            copy.write(b"".join(lines))
+                timings.append((label, time.perf_counter() - start))
+                print(f"    {label:<44} {timings[-1][1]:6.2f}s", flush=True)
+        finally:
+            conn.execute("DROP TABLE floor")
+            rows.unlink()
+    return timings
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -493,6 +572,10 @@ def bench_postgres(args: argparse.Namespace, path: Path, facts: FileFacts, tmp: 
             )
             if profile is not None:
                 shutil.copy(profile, args.profile)
+        floor = []
+        if args.breakdown:
+            print("  breakdown: the stored contacts COPYed again into a table that has", flush=True)
+            floor = breakdown(url, tmp, CHUNK_ROWS)
         med = statistics.median
         ours_s = med(r["seconds"] for r in ours)
         bare_s = med(b[0] for b in bare)
@@ -520,6 +603,16 @@ def bench_postgres(args: argparse.Namespace, path: Path, facts: FileFacts, tmp: 
                 ),
             }
         )
+        if floor:
+            real = floor[-1][1]
+            SUMMARY["floor: COPY of the stored contacts into contacts' indexes"] = (
+                f"{real:.2f} s = {real / bare_s:.2f}x the bare COPY; ours is"
+                f" {ours_s / real:.2f}x this floor"
+            )
+            previous = 0.0
+            for label, seconds in floor:
+                SUMMARY[f"  {label}"] = f"{seconds:6.2f} s  ({seconds - previous:+.2f})"
+                previous = seconds
     finally:
         if db is not None:
             db.dispose()
@@ -579,6 +672,12 @@ def main() -> None:
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="an admin URL of the server")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the last import here")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time a COPY of the stored contacts into contacts' columns, adding its"
+        " indexes and constraints one at a time (the floor under our import)",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="outbound-bench-"))

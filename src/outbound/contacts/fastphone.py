@@ -22,8 +22,10 @@ of them can start an extension, an RFC 3966 parameter or a second number. So, in
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
+from itertools import compress, count
 from typing import Final
 
 import phonenumbers
@@ -112,16 +114,24 @@ class BulkPhoneValidator:
             joined = "\n".join("" if "\n" in raw else raw for raw in raws)
         texts = _drop_ascii_separators(joined)
         # Every line starts after a '\n' (the regex starts with one: quicker to find than '^').
-        settled = self._bulk.sub(self._bulk_template, "\n" + texts)[1:].split("\n")
-        out: list[str | None] = []
-        append, one = out.append, self._one
-        for raw, text, line in zip(raws, texts.split("\n"), settled, strict=True):
-            if len(raw) > MAX_RAW_LENGTH:
-                append(None)
-            elif line != text:
-                append(line[1:])  # the _SETTLED mark dropped
-            else:
-                append(one(raw, text))
+        settled = self._bulk.sub(self._bulk_template, "\n" + texts)
+        lines = settled[1:].split("\n")
+        # The settled lines without their mark, by whole text: C-level, no call per value.
+        unmarked = settled.replace(f"\n{_SETTLED}", "\n")[1:]
+        out: list[str | None] = unmarked.split("\n")  # type: ignore[assignment]
+        # A line the regex left as it was is not settled (a value may start with the mark).
+        text_lines = texts.split("\n")
+        unsettled = list(compress(count(), map(operator.eq, lines, text_lines)))
+        too_long = set()
+        if max(map(len, raws)) > MAX_RAW_LENGTH:
+            too_long = {i for i, raw in enumerate(raws) if len(raw) > MAX_RAW_LENGTH}
+            for i in too_long:
+                out[i] = None
+        if unsettled:
+            one = self._one
+            for i in unsettled:
+                if i not in too_long:
+                    out[i] = one(raws[i], text_lines[i])
         return out
 
     def _one(self, raw: str, text: str) -> str | None:

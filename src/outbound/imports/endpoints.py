@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from outbound.api.deps import DbSession, Supervisor, Viewer, get_config, get_database, now_utc
 from outbound.api.schemas import MAX_BIG_ID, CampaignRefPath, IdPath, Page
@@ -119,6 +120,11 @@ def download_rejects(
     db: Annotated[Database, Depends(get_database)],
 ) -> StreamingResponse:
     """The rejected rows (line, column, reason, raw) as a CSV file."""
+    return rejects_download(session, db, job_id)
+
+
+def rejects_download(session: Session, db: Database, job_id: int) -> StreamingResponse:
+    """A job's rejected rows streamed as a CSV attachment (for the API and the upload page)."""
     service.get_job(session, job_id)
 
     def lines() -> Iterator[str]:
@@ -127,6 +133,6 @@ def download_rejects(
 
     return StreamingResponse(
         lines(),
-        media_type="text/csv",
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job_id}-rejects.csv"'},
     )

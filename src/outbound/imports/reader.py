@@ -84,7 +84,7 @@ class ContactFileReader:
         stream.seek(start)
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         self.columns: tuple[str, ...] = POSITIONAL
-        self._limits = tuple(map(_limit, POSITIONAL))
+        self.limits = tuple(map(_limit, POSITIONAL))
         self.has_header = False
 
     def __iter__(self) -> Iterator[Record | RowError]:
@@ -112,6 +112,54 @@ class ContactFileReader:
                 continue  # blank line (only white space in every cell)
             yield self._record(start, row)
 
+    def raw_chunks(
+        self, size: int, *, skip: int = 0
+    ) -> Iterator[tuple[list[list[str]], list[int], list[RowError]]]:
+        """The file in chunks of ``size`` items (rows and malformed-CSV errors, blank lines
+        not counted), after the first ``skip`` items: each chunk's rows, the line each row
+        starts on, and its errors. The same items as iterating, without a record a row."""
+        reader = csv.reader(self._text, strict=True)
+        previous_end = 0
+        first = True
+        done = False
+        while not done:
+            rows: list[list[str]] = []
+            starts: list[int] = []
+            errors: list[RowError] = []
+            append, begins = rows.append, starts.append
+            while len(rows) + len(errors) < size:
+                start = previous_end + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    done = True
+                    break
+                except UnicodeDecodeError as exc:
+                    raise FileRejected(
+                        f"the file is not UTF-8 text after line {previous_end}"
+                    ) from exc
+                except csv.Error as exc:
+                    previous_end = reader.line_num
+                    if skip:
+                        skip -= 1
+                    else:
+                        errors.append(RowError(start, None, f"malformed CSV: {exc}", ""))
+                    continue
+                previous_end = reader.line_num
+                if first:
+                    first = False
+                    if self._take_header(row):
+                        continue
+                if not (row and row[0].strip()) and not "".join(row).strip():
+                    continue  # blank line (only white space in every cell)
+                if skip:
+                    skip -= 1
+                    continue
+                append(row)
+                begins(start)
+            if rows or errors:
+                yield rows, starts, errors
+
     def _take_header(self, row: list[str]) -> bool:
         cells = [c for c in row if c.strip()]
         if not cells:
@@ -129,7 +177,7 @@ class ContactFileReader:
         if "phone1" not in seen:
             raise FileRejected("the header has no Phone 1 column")
         self.columns = tuple(n or "" for n in names)
-        self._limits = tuple(_limit(n) if n else 0 for n in self.columns)
+        self.limits = tuple(_limit(n) if n else 0 for n in self.columns)
         self.has_header = True
         return True
 
@@ -144,7 +192,7 @@ class ContactFileReader:
             raw = ",".join(row)[:500]
             return RowError(line, None, f"{size} columns, at most {len(columns)} expected", raw)
         values: dict[str, str] = {}
-        for name, limit, cell in zip(columns, self._limits, row, strict=False):
+        for name, limit, cell in zip(columns, self.limits, row, strict=False):
             if not cell:
                 continue
             value = cell.strip()

@@ -46,15 +46,23 @@ def phone_verdicts(raws: Sequence[str], *, default_region: str) -> list[str | Ph
     Only values that are not plain, or that the bulk validator refuses (a few in a hundred),
     take ``normalise_many``'s own path, which finds the reason.
     """
+    return checked_phones(raws, default_region=default_region)[0]
+
+
+def checked_phones(
+    raws: Sequence[str], *, default_region: str
+) -> tuple[list[str | PhoneError], list[int]]:
+    """``phone_verdicts``, and the indexes of the only values whose verdict may be an error."""
     if not raws:
-        return []
+        return [], []
     fast = _bulk(default_region).e164_many(raws)
-    slow = sorted(_not_plain(raws).union(i for i, e164 in enumerate(fast) if e164 is None))
+    refused = [i for i, e164 in enumerate(fast) if e164 is None] if None in fast else []
+    slow = sorted(_not_plain(raws).union(refused))
     out: list[str | PhoneError] = fast  # type: ignore[assignment]  # its Nones are replaced
     verdicts = normalise_many([raws[i] for i in slow], default_region=default_region)
     for i, verdict in zip(slow, verdicts, strict=True):
         out[i] = verdict
-    return out
+    return out, slow
 
 
 @dataclass(frozen=True, slots=True)

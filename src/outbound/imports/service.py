@@ -7,12 +7,11 @@ loses nothing and imports nothing twice: the next run skips the rows already com
 
 from __future__ import annotations
 
-import itertools
 import os
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, count
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +23,7 @@ from outbound.db.engine import Database
 from outbound.errors import NotFound
 from outbound.imports import store
 from outbound.imports.ahead import read_ahead
+from outbound.imports.block import DUPLICATE, Block, block_from_records, block_from_rows
 from outbound.imports.reader import (
     ContactFileReader,
     FileRejected,
@@ -31,14 +31,11 @@ from outbound.imports.reader import (
     RowError,
     make_record,
 )
-from outbound.imports.rows import ContactRow, validate
 from outbound.models import Campaign, ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.settings.service import get_settings
 from outbound.webhooks import outbox
 
 CHUNK_ROWS = 20_000
-_SLICE = 250  # rows the reading thread handles between two offers of the GIL
-DUPLICATE = "duplicate: an open life cycle exists for this Phone 1 in the campaign"
 Clock = Callable[[], datetime]
 
 
@@ -91,77 +88,47 @@ def import_chunk(
     now: datetime,
 ) -> ChunkResult:
     """Validate, de-duplicate, check DNC and insert one chunk, in the caller's transaction."""
-    return _store_chunk(session, job, _prepare(items, default_region), now=now)
+    copy_text = session.connection().dialect.name == "postgresql"
+    block = block_from_records(items, default_region=default_region, copy_text=copy_text)
+    return _store_chunk(session, job, block, now=now)
 
 
-@dataclass
-class _Prepared:
-    """A chunk after all the work that needs no database, done ahead (see read_ahead)."""
-
-    items: int  # records and row errors read: how far the resume point moves
-    firsts: list[ContactRow]  # valid rows, each the first in the chunk with its Phone 1
-    repeats: list[ContactRow]  # valid rows whose Phone 1 an earlier row of the chunk has
-    numbers: list[str]  # every number of ``firsts``, once: what DNC is asked about
-    errors: list[RowError]
-    bytes_done: int = 0
-
-
-def _prepare(
-    items: Sequence[Record | RowError],
-    default_region: str,
-    *,
-    pause: Callable[[], None] = lambda: None,
-) -> _Prepared:
-    """Validate a chunk, calling ``pause`` every ``_SLICE`` records (see _prepared_chunks)."""
-    records = [i for i in items if isinstance(i, Record)]
-    errors = [i for i in items if isinstance(i, RowError)]
-    rows: list[ContactRow] = []
-    for start in range(0, len(records), _SLICE):
-        for verdict in validate(records[start : start + _SLICE], default_region=default_region):
-            (rows if isinstance(verdict, ContactRow) else errors).append(verdict)  # type: ignore[arg-type]
-        pause()
-    firsts: dict[str | None, ContactRow] = {}
-    repeats = [row for row in rows if firsts.setdefault(row.e164[0], row) is not row]
-    numbers = {number for row in firsts.values() for number in row.e164 if number is not None}
-    return _Prepared(len(items), list(firsts.values()), repeats, sorted(numbers), errors)
-
-
-def _store_chunk(
-    session: Session, job: ImportJob, chunk: _Prepared, *, now: datetime
-) -> ChunkResult:
-    """De-duplicate, check DNC and insert a validated chunk, in the caller's transaction."""
+def _store_chunk(session: Session, job: ImportJob, block: Block, *, now: datetime) -> ChunkResult:
+    """De-duplicate, check DNC and insert a validated block, in the caller's transaction."""
     campaign = get_by_ref(session, str(job.campaign_id), for_update=True)
-    with store.index_probes(session):  # one setting of the planner for both look-ups
-        existing = store.open_phone1s(session, campaign.id, [r.phone1 for r in chunk.firsts])
-        listed = store.dnc_listed(session, campaign.id, chunk.numbers) if chunk.numbers else set()
-    fresh = [r for r in chunk.firsts if r.phone1 not in existing] if existing else chunk.firsts
-    duplicates = [r for r in chunk.firsts if r.phone1 in existing] + chunk.repeats
+    existing = store.open_phone1s(session, campaign.id, block.phone1)
+    listed = store.dnc_listed(session, campaign.id, block.numbers) if block.numbers else set()
+    errors = block.errors
+    if existing:
+        taken = list(compress(count(), map(existing.__contains__, block.phone1)))
+        errors.extend(RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i)) for i in taken)
+        block.drop(taken)
+    duplicates = sum(error.reason == DUPLICATE for error in errors)
     first_seq = campaign.import_seq + 1
-    campaign.import_seq += len(fresh)
-    tuples, dnc = store.contact_tuples(
-        fresh,
+    campaign.import_seq += len(block)
+    dnc = store.insert_block(
+        session,
+        block,
         campaign_id=campaign.id,
         job_id=job.id,
         first_seq=first_seq,
         listed=listed,
         now=now,
     )
-    store.insert_contacts(session, tuples)
     if dnc:  # created closed as DNC Listed: a state change a CRM is told of
-        last_seq = first_seq + len(fresh) - 1
+        last_seq = first_seq + len(block) - 1
         outbox.imported_closed(
             session, campaign_id=campaign.id, seqs=(first_seq, last_seq), now=now
         )
-    errors = chunk.errors + [RowError(row.line, "phone1", DUPLICATE, row.raw) for row in duplicates]
     errors.sort(key=lambda e: e.line)  # the report reads in file order
     store.insert_rejects(session, job.id, errors)
     result = ChunkResult(
-        imported=len(fresh) - dnc,
-        rejected=len(chunk.errors),
-        duplicates=len(duplicates),
+        imported=len(block) - dnc,
+        rejected=len(errors) - duplicates,
+        duplicates=duplicates,
         dnc=dnc,
     )
-    job.rows_read += chunk.items
+    job.rows_read += block.items
     job.rows_imported += result.imported
     job.rows_rejected += result.rejected
     job.rows_duplicate += result.duplicates
@@ -169,34 +136,22 @@ def _store_chunk(
     return result
 
 
-def _chunks(items: Iterable[Record | RowError], size: int) -> Iterator[list[Record | RowError]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-def _prepared_chunks(
-    items: Iterable[Record | RowError], size: int, default_region: str, stream: BinaryIO
-) -> Iterator[_Prepared]:
-    """Chunks read and validated, in ``read_ahead``'s thread.
-
-    Every ``_SLICE`` rows it offers the GIL (``time.sleep(0)``): the storing thread, back
-    from each wait on PostgreSQL, then gets it at once rather than after the interpreter's
-    switch interval (5 ms), which, paid at every round trip, doubled the look-ups' time.
-    """
-    iterator = iter(items)
-    while True:
-        chunk: list[Record | RowError] = []
-        while (want := min(_SLICE, size - len(chunk))) and (
-            part := list(itertools.islice(iterator, want))
-        ):
-            chunk += part
-            time.sleep(0)
-        if not chunk:
-            return
-        prepared = _prepare(chunk, default_region, pause=lambda: time.sleep(0))
-        prepared.bytes_done = stream.tell()
-        yield prepared
+def _prepared_blocks(
+    reader: ContactFileReader, size: int, skip: int, default_region: str, stream: BinaryIO
+) -> Iterator[Block]:
+    """Blocks read and validated, in ``read_ahead``'s thread."""
+    for rows, starts, errors in reader.raw_chunks(size, skip=skip):
+        block = block_from_rows(
+            rows,
+            starts,
+            errors,
+            columns=reader.columns,
+            limits=reader.limits,
+            default_region=default_region,
+            copy_text=True,
+        )
+        block.bytes_done = stream.tell()
+        yield block
 
 
 def claim_job(db: Database, job_id: int, *, worker_id: str, now: datetime) -> bool:
@@ -235,8 +190,8 @@ def run_file_job(
         # O_NOFOLLOW: a file that became a symbolic link is refused, not followed.
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as stream:
             reader = ContactFileReader(stream)
-            items = itertools.islice(reader, skip, None)
-            with read_ahead(_prepared_chunks(items, chunk_rows, region, stream)) as chunks:
+            blocks = _prepared_blocks(reader, chunk_rows, skip, region, stream)
+            with read_ahead(blocks) as chunks:
                 for chunk in chunks:
                     if should_stop():
                         release(db, job_id, worker_id)

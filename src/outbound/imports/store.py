@@ -1,7 +1,8 @@
 """Database side of an import: duplicate look-up and the fastest bulk insert per database.
 
-PostgreSQL gets a binary ``COPY … FROM STDIN`` on the session's own connection (same
-transaction); SQLite gets one executemany. Both run inside the caller's transaction.
+PostgreSQL gets a text-format ``COPY … FROM STDIN`` (lines the block built by whole columns)
+on the session's own connection; SQLite gets one executemany. Both run inside the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import compress, count
 from typing import Any
 
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.orm import Session
 
 from outbound.contacts.states import ContactState
+from outbound.imports.block import Block
 from outbound.imports.reader import RowError
-from outbound.imports.rows import ContactRow
 from outbound.models import Contact, ImportReject
 
 CONTACT_COLUMNS = (
@@ -36,20 +38,6 @@ CONTACT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-# PostgreSQL types of CONTACT_COLUMNS, for the binary COPY (varchar takes text's format).
-COPY_TYPES = (
-    "int4",
-    "int4",
-    "int8",
-    *(["text"] * (1 + 5 + 5 + 12 + 1)),
-    "timestamptz",
-    "int4",
-    "int4",
-    "timestamptz",
-    "timestamptz",
-    "timestamptz",
-)
-assert len(COPY_TYPES) == len(CONTACT_COLUMNS)
 # Numbers per look-up on PostgreSQL: one array parameter, probed in the index value by value.
 PG_LOOKUP_CHUNK = 50_000
 # The planner settings index_probes turns off, and its mark in Session.info.
@@ -58,8 +46,12 @@ _PROBING = "outbound.imports.index_probes"
 
 
 def open_phone1s(session: Session, campaign_id: int, phone1s: Sequence[str]) -> set[str]:
-    """Which of these Phone 1 numbers already have an open life cycle in the campaign."""
-    wanted = sorted(set(phone1s))
+    """Which of these Phone 1 numbers already have an open life cycle in the campaign.
+
+    On PostgreSQL, one probe of uq_contacts_open_phone1 (phone1_e164, campaign_id, open
+    rows only) per number (see index_probes).
+    """
+    wanted = list(set(phone1s))
     found: set[str] = set()
     if not wanted:
         return found
@@ -71,14 +63,12 @@ def open_phone1s(session: Session, campaign_id: int, phone1s: Sequence[str]) -> 
         found.update(session.scalars(query, {"campaign_id": campaign_id, "numbers": _json(wanted)}))
         return found
     query = text(
-        "SELECT phone1_e164, campaign_id, closed_at IS NULL FROM contacts"
-        " WHERE phone1_e164 = ANY(string_to_array(:numbers, ','))"
+        "SELECT phone1_e164 FROM contacts WHERE phone1_e164 = ANY(string_to_array(:numbers, ','))"
+        " AND campaign_id = :campaign_id AND closed_at IS NULL"
     )
     with index_probes(session):
         for numbers in _joined(wanted):
-            for number, owner, is_open in session.execute(query, {"numbers": numbers}):
-                if owner == campaign_id and is_open:
-                    found.add(number)
+            found.update(session.scalars(query, {"campaign_id": campaign_id, "numbers": numbers}))
     return found
 
 
@@ -90,7 +80,7 @@ def dnc_listed(session: Session, campaign_id: int, numbers: Sequence[str]) -> se
     while both lists are empty, else with the numbers in one parameter (not thousands of
     bound values) and, on PostgreSQL, one index probe a number (see index_probes).
     """
-    wanted = sorted(set(numbers))
+    wanted = list(set(numbers))
     listed: set[str] = set()
     if not wanted or not session.scalar(text("SELECT EXISTS (SELECT 1 FROM dnc_entries)")):
         return listed
@@ -104,15 +94,16 @@ def dnc_listed(session: Session, campaign_id: int, numbers: Sequence[str]) -> se
             session.scalars(query, {"campaign_id": campaign_id, "numbers": _json(wanted)})
         )
         return listed
+    # The planner picks: a hash of the list (a small list: one pass over it) or an index
+    # probe a number (a big one). Table sizes, which it reads live, decide; no index_probes.
     query = text(
+        "SELECT n FROM unnest(string_to_array(:numbers, ',')) AS n WHERE n IN ("
         "SELECT number_e164 FROM dnc_entries"
-        " WHERE (campaign_id IS NULL OR campaign_id = :campaign_id)"
-        " AND number_e164 = ANY(string_to_array(:numbers, ','))"
+        " WHERE campaign_id IS NULL OR campaign_id = :campaign_id)"
     )
-    with index_probes(session):
-        for joined in _joined(wanted):
-            found = session.execute(query, {"numbers": joined, "campaign_id": campaign_id})
-            listed.update(number for (number,) in found)
+    for joined in _joined(wanted):
+        found = session.scalars(query, {"numbers": joined, "campaign_id": campaign_id})
+        listed.update(found)
     return listed
 
 
@@ -136,7 +127,7 @@ def index_probes(session: Session) -> Iterator[None]:
     Why: with statistics that lag behind (a campaign filling up during its first import,
     autovacuum not yet round), the planner judges a sequential scan cheaper, or a scan of
     the campaign's whole range of an index, and a big import turns quadratic: each chunk
-    re-reads every row of the ones before. The look-ups name only a column that leads an
+    re-reads every row of the ones before. The look-ups name the leading column of an
     index, and sequential and bitmap scans are off inside (for this transaction, restored
     on the way out), so the plan is that index's probe, a few microseconds a value.
     """
@@ -160,88 +151,89 @@ def index_probes(session: Session) -> Iterator[None]:
     session.execute(text(f"SELECT {restore}"), {f"v{i}": v for i, v in enumerate(before)})
 
 
-def contact_tuple(
-    row: ContactRow,
-    *,
-    campaign_id: int,
-    job_id: int,
-    seq: int,
-    dnc: bool,
-    now: datetime,
-) -> tuple[Any, ...]:
-    state = ContactState.DNC_LISTED if dnc else ContactState.PENDING
-    return (
-        campaign_id,
-        job_id,
-        seq,
-        row.crm_contact_id,
-        *row.phones,
-        *row.e164,
-        *row.params,
-        state.value,
-        None if dnc else now,
-        1,
-        0,
-        now if dnc else None,
-        now,
-        now,
-    )
+# COPY's columns before a block's own: the same for every row of a state, then the number.
+_HEAD_COLUMNS = (
+    "campaign_id",
+    "import_job_id",
+    "state",
+    "next_attempt_at",
+    "next_position",
+    "attempt_count",
+    "closed_at",
+    "created_at",
+    "updated_at",
+    "import_seq",
+)
 
 
-def contact_tuples(
-    rows: Sequence[ContactRow],
+def insert_block(
+    session: Session,
+    block: Block,
     *,
     campaign_id: int,
     job_id: int,
     first_seq: int,
     listed: set[str],
     now: datetime,
-) -> tuple[list[tuple[Any, ...]], int]:
-    """``contact_tuple`` for a chunk's fresh rows, numbered from ``first_seq``, and how many
-    are DNC listed (a number of theirs is in ``listed``). Built for speed: once per row."""
-    pending: tuple[Any, ...] = (ContactState.PENDING.value, now, 1, 0, None, now, now)
-    blocked: tuple[Any, ...] = (ContactState.DNC_LISTED.value, None, 1, 0, now, now, now)
-    out = []
-    dnc = 0
-    for seq, row in enumerate(rows, first_seq):
-        tail = pending
-        if listed and not listed.isdisjoint(row.e164):
-            tail = blocked
-            dnc += 1
-        out.append(
-            (
-                campaign_id,
-                job_id,
-                seq,
-                row.crm_contact_id,
-                *row.phones,
-                *row.e164,
-                *row.params,
-                *tail,
-            )
-        )
-    return out, dnc
-
-
-def insert_contacts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
+) -> int:
+    """Insert a block's rows as contacts numbered from ``first_seq``; DNC listed (a number of
+    theirs is in ``listed``) ones closed at once. Returns how many were DNC listed."""
+    if not len(block):
+        return 0
+    blocked: set[int] = set()
+    for column in block.e164.values() if listed else ():
+        blocked.update(compress(count(), map(listed.__contains__, column)))
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        columns = ", ".join(CONTACT_COLUMNS)
-        # Binary: about four times less Python work per row than text, and less parsing.
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY contacts ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            copy.set_types(COPY_TYPES)
-            write = copy.write_row
-            for row in rows:
-                write(row)
-        return
-    _executemany_contacts(connection, rows)
+    if connection.dialect.name != "postgresql":
+        _executemany_contacts(
+            connection, _contact_tuples(block, campaign_id, job_id, first_seq, blocked, now)
+        )
+        return len(blocked)
+    assert block.copy_lines is not None
+    stamp = now.isoformat()
+    pending = (
+        f"{campaign_id}\t{job_id}\t{ContactState.PENDING.value}\t{stamp}\t1\t0\t\\N"
+        f"\t{stamp}\t{stamp}"
+    )
+    closed = (
+        f"{campaign_id}\t{job_id}\t{ContactState.DNC_LISTED.value}\t\\N\t1\t0\t{stamp}"
+        f"\t{stamp}\t{stamp}"
+    )
+    heads = [pending] * len(block)
+    for i in blocked:
+        heads[i] = closed
+    numbers = map(str, range(first_seq, first_seq + len(block)))
+    lines = map("\t".join, zip(heads, numbers, block.copy_lines, strict=False))
+    data = "\n".join(lines).encode() + b"\n"
+    columns = ", ".join((*_HEAD_COLUMNS, *block.copy_columns))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    # COPY's text format, built by whole columns (see block.py): less Python work per row
+    # than the binary format, which needs a call per row.
+    with driver.cursor() as cursor, cursor.copy(f"COPY contacts ({columns}) FROM STDIN") as copy:
+        copy.write(data)
+    return len(blocked)
+
+
+def _contact_tuples(
+    block: Block, campaign_id: int, job_id: int, first_seq: int, blocked: set[int], now: datetime
+) -> list[tuple[Any, ...]]:
+    """A block's rows in CONTACT_COLUMNS's order (SQLite)."""
+    pending: tuple[Any, ...] = (ContactState.PENDING.value, now, 1, 0, None, now, now)
+    closed: tuple[Any, ...] = (ContactState.DNC_LISTED.value, None, 1, 0, now, now, now)
+    size = len(block)
+
+    def column(name: str) -> list[Any]:
+        values = block.e164.get(name[:-5]) if name.endswith("_e164") else block.values.get(name)
+        if values is None:
+            return [None] * size
+        return [value or None for value in values]
+
+    middle = zip(*(column(name) for name in CONTACT_COLUMNS[3:-7]), strict=True)
+    return [
+        (campaign_id, job_id, first_seq + i, *values, *(closed if i in blocked else pending))
+        for i, values in enumerate(middle)
+    ]
 
 
 def _executemany_contacts(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -277,17 +269,22 @@ _SQLITE_INSERT = "INSERT INTO contacts ({}) VALUES ({})".format(  # noqa: S608
 
 
 def insert_rejects(session: Session, job_id: int, errors: Sequence[RowError]) -> None:
-    if errors:
-        session.execute(
-            insert(ImportReject),
-            [
-                {
-                    "job_id": job_id,
-                    "line": e.line,
-                    "column": e.column,
-                    "reason": e.reason,
-                    "raw": e.raw,
-                }
-                for e in errors
-            ],
-        )
+    if not errors:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # A COPY: a few thousand rejects a million rows, the ORM's executemany took seconds.
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        query = 'COPY import_rejects (job_id, line, "column", reason, raw) FROM STDIN'
+        with driver.cursor() as cursor, cursor.copy(query) as copy:
+            for e in errors:
+                copy.write_row((job_id, e.line, e.column, e.reason, e.raw.replace("\x00", "")))
+        return
+    session.execute(
+        insert(ImportReject),
+        [
+            {"job_id": job_id, "line": e.line, "column": e.column, "reason": e.reason, "raw": e.raw}
+            for e in errors
+        ],
+    )

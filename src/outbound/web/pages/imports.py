@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,8 @@ from outbound.api.schemas import IdPath
 from outbound.campaigns import service as campaigns
 from outbound.config import Config
 from outbound.db.engine import Database
-from outbound.imports import report, service
+from outbound.imports import service
+from outbound.imports.endpoints import rejects_download
 from outbound.imports.schemas import ImportJobOut
 from outbound.imports.uploads import store_upload
 from outbound.models import ImportSource, ImportStatus
@@ -122,14 +122,4 @@ def rejects_csv(
     db: Annotated[Database, Depends(get_database)],
 ) -> StreamingResponse:
     """The rejected rows (line, column, reason, raw): the API's report, for the browser."""
-    service.get_job(session, job_id)
-
-    def lines() -> Iterator[str]:
-        with db.transaction() as own:  # the request's session is closed while this streams
-            yield from report.csv_lines(service.iter_rejects(own, job_id))
-
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="import-{job_id}-rejects.csv"'},
-    )
+    return rejects_download(session, db, job_id)
