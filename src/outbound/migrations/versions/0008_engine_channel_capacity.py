@@ -1,7 +1,7 @@
 """workers: each channel's free capacity as the worker last saw it
 
-Revision ID: 0007_engine
-Revises: 0006_smpp
+Revision ID: 0008_engine
+Revises: 0007_import
 Create Date: 2026-11-28
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_engine"
-down_revision: str | None = "0006_smpp"
+revision: str = "0008_engine"
+down_revision: str | None = "0007_import"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
