@@ -45,12 +45,21 @@ def engine_for(db: Database, sms: SmsGateway, *, worker: str = "sms-test") -> En
     return Engine(db, clock=clock, dialer=dialer, sms=sms, worker_id=worker, timing=timing)
 
 
-def drive(engine: Engine, done: Callable[[], bool], *, within: float = 30.0) -> None:
-    """Run the engine's steps until ``done()`` holds; fail (not hang) after ``within`` s."""
+def drive(
+    engine: Engine,
+    done: Callable[[], bool],
+    *,
+    within: float = 30.0,
+    show: Callable[[], object] | None = None,
+) -> None:
+    """Run the engine's steps until ``done()`` holds; fail (not hang) after ``within`` s,
+    saying what ``show()`` gives (where the contacts are) if it is given."""
     engine.register()
     deadline = time.monotonic() + within
     while not done():
-        assert time.monotonic() < deadline, "the contacts did not reach their states"
+        if time.monotonic() >= deadline:
+            seen = f": {show()}" if show is not None else ""
+            raise AssertionError(f"the contacts did not reach their states{seen}")
         wake = engine.step()
         pause = (wake - engine.clock.now()).total_seconds()
         time.sleep(min(max(pause, 0.0), 0.05))

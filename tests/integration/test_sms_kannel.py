@@ -133,8 +133,15 @@ def test_kannel_reports_and_replies_end_in_their_states(
                 for n, (_, outcome) in expected.items()
             ) and all(states(db, campaign)[n] is s for n, (s, _) in expected.items())
 
+        def where() -> dict[str, tuple[str, str | None]]:
+            found, now = attempts_by_number(db), states(db, campaign)
+            return {
+                n: (str(now.get(n)), str(found[n][-1].outcome) if n in found else None)
+                for n in expected
+            }
+
         try:
-            drive(engine_for(db, sms), settled, within=40)
+            drive(engine_for(db, sms), settled, within=60, show=where)
         finally:
             sms.close()
     finally:

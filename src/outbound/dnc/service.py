@@ -61,14 +61,7 @@ def _applies_to(campaign_id: int | None) -> ColumnElement[bool]:
 
 def is_listed(session: Session, numbers_e164: Collection[str], campaign_id: int) -> set[str]:
     """Which of these E.164 numbers the campaign must not contact (global or its own list)."""
-    wanted = sorted(set(numbers_e164))
-    listed: set[str] = set()
-    for chunk in _chunks(wanted):
-        query = select(DncEntry.number_e164).where(
-            DncEntry.number_e164.in_(chunk), _applies_to(campaign_id)
-        )
-        listed.update(session.scalars(query))
-    return listed
+    return listed_for(session, {campaign_id: numbers_e164})[campaign_id]
 
 
 def listed_for(session: Session, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
