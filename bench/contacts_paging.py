@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _campaigns import make_campaign
 from sqlalchemy import bindparam, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from outbound.campaigns.types import CampaignType
 from outbound.contacts import service
 from outbound.contacts.repository import Narrowing
 from outbound.contacts.states import ContactState
@@ -52,7 +52,7 @@ from outbound.db.base import UTCDateTime
 from outbound.db.engine import Database
 from outbound.db.migrate import upgrade_head
 from outbound.imports.report import csv_rows
-from outbound.models import Campaign, Contact, Schedule, Strategy
+from outbound.models import Contact
 from outbound.web.pages.contacts import COLUMNS, EXPORT_HEADER, PAGE_SIZE, cell
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -85,25 +85,6 @@ SEVERAL_STATES = (
 
 
 # --- data -----------------------------------------------------------------------------------
-
-
-def make_campaign(db: Database, name: str) -> int:
-    """The minimal rows of a campaign (as tests/factories.py); returns its id."""
-    with db.transaction() as session:
-        strategy = Strategy(name=f"strategy-{name}", max_attempts=10)
-        schedule = Schedule(name=f"schedule-{name}", time_zone="UTC")
-        session.add_all([strategy, schedule])
-        session.flush()
-        campaign = Campaign(
-            name=name,
-            type=CampaignType.AGENT,
-            strategy_id=strategy.id,
-            schedule_id=schedule.id,
-            dialer_target="sales-queue",
-        )
-        session.add(campaign)
-        session.flush()
-        return campaign.id
 
 
 def _series(dialect: str, count: int) -> str:

@@ -47,10 +47,10 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+from _campaigns import make_campaign
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from outbound.campaigns.types import CampaignType
 from outbound.contacts.fastphone import BulkPhoneValidator
 from outbound.db.engine import Database
 from outbound.db.migrate import upgrade_head
@@ -60,8 +60,6 @@ from outbound.models import (
     Contact,
     DncEntry,
     ImportSource,
-    Schedule,
-    Strategy,
 )
 
 HEADER = ("phone1", "phone2", "phone3", "param1", "param2", "param3", "param4")
@@ -263,25 +261,6 @@ def write_contact_file(path: Path, rows: int, seed: int, dnc: int) -> FileFacts:
 
 
 # --- databases ----------------------------------------------------------------------------
-
-
-def make_campaign(db: Database, name: str) -> int:
-    """The minimal rows of a campaign (as tests/factories.py); returns its id."""
-    with db.transaction() as session:
-        strategy = Strategy(name=f"strategy-{name}", max_attempts=10)
-        schedule = Schedule(name=f"schedule-{name}", time_zone="UTC")
-        session.add_all([strategy, schedule])
-        session.flush()
-        campaign = Campaign(
-            name=name,
-            type=CampaignType.AGENT,
-            strategy_id=strategy.id,
-            schedule_id=schedule.id,
-            dialer_target="sales-queue",
-        )
-        session.add(campaign)
-        session.flush()
-        return campaign.id
 
 
 def seed_dnc(db: Database, numbers: list[str], extra: int) -> None:
