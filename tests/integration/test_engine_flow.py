@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,10 +14,11 @@ from outbound.db.engine import Database
 from outbound.engine.clock import VirtualClock
 from outbound.engine.worker import Engine, Timing
 from outbound.models import Attempt, Contact
+from tests.clocks import next_monday_9
 from tests.conftest import Account
 
 API = "/api/v1"
-START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
+START = next_monday_9()  # a Monday 09:00 UTC after today's real time
 # No random SMS failures or replies: only the numbers' own codes (555 reply, 556 STOP) act.
 SMS_CERTAIN = {
     "reject_probability": 0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,11 @@ from outbound.db.base import Base
 from outbound.db.engine import Database
 from outbound.engine.forecast import forecast, report_lines
 from outbound.errors import NotFound
+from tests.clocks import next_monday_9
 from tests.conftest import Account
 
 API = "/api/v1"
-MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+MONDAY = next_monday_9()  # a Monday 09:00 UTC after today's real time
 EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRATEGY = {
     "name": "two-calls",
@@ -122,7 +123,7 @@ def test_forecast_reports_the_campaign_and_leaves_the_live_data_alone(
     assert result.simulated == result.completed_at - MONDAY
     assert result.wall_seconds < 30
     lines = "\n".join(report_lines(result))
-    assert "projected completion: 2026-11-30 10:0" in lines
+    assert f"projected completion: {MONDAY:%Y-%m-%d} 10:0" in lines
     assert "contact rate:         40.0% (4 reached)" in lines
     assert "attempts per contact: 1.10 (11 attempts)" in lines
     assert "Connected 4" in lines and "Dangling 1" in lines

@@ -24,12 +24,13 @@ from outbound.engine.clock import SystemClock, VirtualClock
 from outbound.models import Attempt, Contact, DeliveryStatus, WebhookEvent
 from outbound.webhooks import signing
 from outbound.webhooks.deliverer import Deliverer, Policy
+from tests.clocks import next_monday_9
 from tests.conftest import Account
 from tests.integration.test_engine_flow import make_engine, run
 from tests.integration.webhook_receiver import Receiver, receiving
 
 API = "/api/v1"
-START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+START = next_monday_9()  # a Monday 09:00 UTC after today's real time
 SECRET_ALL = "secret-for-every-campaign-0001"
 SECRET_B = "secret-for-campaign-b-only-002"
 # The API stamps events with the wall clock, the engine with the virtual one (days later).
