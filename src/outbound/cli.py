@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from outbound.campaigns.repository import get_by_ref
+from outbound.campaigns.repository import get_by_name_or_ref
 from outbound.config import Config
 from outbound.db.engine import Database
 from outbound.models import ImportJob
@@ -99,12 +99,10 @@ def import_file(
     """Import a contact file (.csv/.txt) into a campaign, with a progress bar."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import func, select
-
     from outbound.errors import DomainError
     from outbound.imports import service
     from outbound.imports.runner import new_worker_id
-    from outbound.models import Campaign, ImportSource, ImportStatus
+    from outbound.models import ImportSource, ImportStatus
 
     config = Config()
     db = _database(config)
@@ -114,9 +112,7 @@ def import_file(
 
     try:
         with db.transaction() as session:
-            target = session.scalar(
-                select(Campaign).where(func.lower(Campaign.name) == campaign.lower())
-            ) or get_by_ref(session, campaign)
+            target = get_by_name_or_ref(session, campaign)
             job = service.create_job(
                 session,
                 campaign=target,

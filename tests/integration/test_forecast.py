@@ -12,13 +12,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from outbound.cli import app
-from outbound.contacts.states import ContactState
+from outbound.contacts.states import OPEN_STATES, ContactState
 from outbound.db.base import Base
 from outbound.db.engine import Database
+from outbound.engine.clock import VirtualClock
 from outbound.engine.forecast import forecast, report_lines
 from outbound.errors import NotFound
+from outbound.models import Campaign, Contact
 from tests.clocks import next_monday_9
 from tests.conftest import Account
+from tests.integration.test_engine_flow import make_engine, run
 
 API = "/api/v1"
 MONDAY = next_monday_9()  # a Monday 09:00 UTC after today's real time
@@ -127,6 +130,35 @@ def test_forecast_reports_the_campaign_and_leaves_the_live_data_alone(
     assert "contact rate:         40.0% (4 reached)" in lines
     assert "attempts per contact: 1.10 (11 attempts)" in lines
     assert "Connected 4" in lines and "Dangling 1" in lines
+
+
+def test_contacts_in_flight_are_forecast_too(
+    client: TestClient, admin: Account, db: Database, tmp_path: Path
+) -> None:
+    """A contact whose call is out (Sent to Dialer) is still open: the forecast counts it and
+    draws its result again, instead of leaving it out as if it were done."""
+    always = [{"day": d, "start": "00:00", "end": "24:00"} for d in EVERY_DAY]
+    name = make_campaign(client, admin, windows=always, ledger=tmp_path / "ledger.jsonl")
+    with db.transaction() as session:
+        campaign = session.scalar(select(Campaign.id).where(Campaign.name == name))
+    started = client.post(f"{API}/campaigns/{campaign}/start", headers=admin.headers)
+    assert started.status_code == 200, started.text
+    clock = VirtualClock(MONDAY)
+    run(make_engine(db, clock), clock, until=MONDAY + timedelta(minutes=1))
+    live = {p: s for p, s in contact_states(db).items() if s in OPEN_STATES}
+    in_flight = {p for p, s in live.items() if s is ContactState.SENT_TO_DIALER}
+    assert LOST[0] in in_flight and len(in_flight) < len(live)  # some out, some waiting
+    result = forecast(db, name, now=clock.now(), days=1, seed=1, workdir=tmp_path)
+    assert result.contacts == len(live)
+    assert sum(result.states.values()) == len(live)
+    assert result.still_open == 0
+    assert result.states[ContactState.DANGLING] == 1  # the lost call, drawn again, is lost again
+    assert result.attempts >= len(in_flight)  # every call that was out is made in the forecast
+
+
+def contact_states(db: Database) -> dict[str, ContactState]:
+    with db.transaction() as session:
+        return dict(session.execute(select(Contact.phone1, Contact.state)).tuples().all())
 
 
 def test_a_campaign_that_cannot_finish_in_time_says_so(

@@ -207,3 +207,15 @@ def test_pages_send_security_headers(client: TestClient, viewer: Account, login:
     headers = client.get("/").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY"
+
+
+def test_the_site_icon_is_served_and_linked(client: TestClient) -> None:
+    """Every browser asks for /favicon.ico: a 404 there fills logs and looks broken."""
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.startswith(b"<svg")
+    page = client.get("/login")
+    linked = re.search(r'<link rel="icon"[^>]*href="([^"]+)"', page.text)
+    assert linked is not None
+    assert client.get(linked.group(1)).content == icon.content

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outbound.campaigns.types import CampaignType
@@ -29,6 +29,20 @@ def get_by_ref(session: Session, ref: str, *, for_update: bool = False) -> Campa
     if campaign is None:
         raise NotFound(f"campaign {ref!r} not found")
     return campaign
+
+
+def get_by_name_or_ref(session: Session, ref: str) -> Campaign:
+    """By name (any case) first, then by id or ``crm:<id>``: what people type at the command
+    line, where names are what they know."""
+    named = session.scalar(select(Campaign).where(func.lower(Campaign.name) == ref.lower()))
+    if named is not None:
+        return named
+    try:
+        return get_by_ref(session, ref)
+    except NotFound:
+        raise NotFound(
+            f"campaign {ref!r} not found: give its name, its id or crm:<crm id>"
+        ) from None
 
 
 def names_using(

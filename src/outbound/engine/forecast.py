@@ -1,7 +1,7 @@
 """Forecast: the campaign's real strategy and schedule run over its open contacts, on the
 simulator and a virtual clock, in a throw-away SQLite database.
 
-The live database is only read: the campaign, its strategy and schedule, its pending
+The live database is only read: the campaign, its strategy and schedule, its open
 contacts, the DNC entries that apply to their numbers and the engine's settings are copied
 (Core inserts in batches, so 100,000 contacts take seconds), and the real ``Engine`` runs
 there until every contact is closed or the horizon passes. Nothing is written back.
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from outbound.campaigns.repository import get_by_ref
+from outbound.campaigns.repository import get_by_name_or_ref
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.contacts.states import LABELS, OPEN_STATES, ContactState
 from outbound.db.engine import Database
@@ -162,19 +162,6 @@ def _no_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def find_campaign(session: Session, ref: str) -> Campaign:
-    """By name (any case), id, or ``crm:<id>``; 404 otherwise."""
-    named = session.scalar(select(Campaign).where(func.lower(Campaign.name) == ref.lower()))
-    if named is not None:
-        return named
-    try:
-        return get_by_ref(session, ref)
-    except NotFound:
-        raise NotFound(
-            f"campaign {ref!r} not found: give its name, its id or crm:<crm id>"
-        ) from None
-
-
 # -- copying ---------------------------------------------------------------------------------
 def _copy(
     source: Database,
@@ -225,7 +212,7 @@ def _copy(
 
 def _campaign(session: Session, ref: str | int) -> Campaign:
     if isinstance(ref, str):
-        return find_campaign(session, ref)
+        return get_by_name_or_ref(session, ref)
     found = session.get(Campaign, ref)
     if found is None:
         raise NotFound(f"campaign {ref} not found")
@@ -234,7 +221,7 @@ def _campaign(session: Session, ref: str | int) -> Campaign:
 
 def _check_size(session: Session, campaign: Campaign, limit: int) -> None:
     query = select(func.count()).where(
-        Contact.campaign_id == campaign.id, Contact.state == ContactState.PENDING
+        Contact.campaign_id == campaign.id, Contact.state.in_(OPEN_STATES)
     )
     count = session.scalar(query) or 0
     if count > limit:
@@ -266,14 +253,24 @@ def _table(
 
 
 def _copy_contacts(src: Session, dst: Connection, campaign_id: int, *, now: datetime) -> None:
-    """Pending contacts, as they are (attempts made, next attempt, due time), and the DNC
-    entries that block any of their numbers for this campaign."""
+    """Open contacts, as they are (attempts made, next attempt, due time), and the DNC
+    entries that block any of their numbers for this campaign.
+
+    A contact in flight (Sent to Dialer, SMS sent and waiting) is open too: its result is not
+    known, so the forecast draws it again, as a Pending contact due now at the same step.
+    """
     contacts = _t(Contact)
-    where = (Contact.campaign_id == campaign_id) & (Contact.state == ContactState.PENDING)
+    where = (Contact.campaign_id == campaign_id) & Contact.state.in_(OPEN_STATES)
     copied: set[int] = set()
     for rows in _batches(src, contacts, where):
         for row in rows:
             row.update(import_job_id=None, last_attempt_id=None)
+            if row["state"] != ContactState.PENDING:
+                row.update(
+                    state=ContactState.PENDING,
+                    attempt_count=max(0, row["attempt_count"] - 1),
+                    next_attempt_at=now,
+                )
             row["next_attempt_at"] = row["next_attempt_at"] or now
         dst.execute(insert(contacts), rows)
         numbers = sorted({row[p] for row in rows for p in PHONES if row[p]})
@@ -363,7 +360,7 @@ def report_lines(result: Forecast) -> list[str]:
         f"from {_stamp(result.start)}"
     )
     if not result.contacts:
-        return [head, "  nothing to forecast: the campaign has no pending contacts"]
+        return [head, "  nothing to forecast: the campaign has no open contacts"]
     if result.completed_at is not None:
         after = _span(result.completed_at - result.start)
         completion = f"{_stamp(result.completed_at)} ({after} after the start)"

@@ -7,6 +7,7 @@ in ``PAGES`` below (and, for the nav bar, in ``outbound/web/nav.py``).
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
@@ -46,5 +47,15 @@ def build_web_router() -> APIRouter:
 def install_web(app: FastAPI) -> None:
     """Mount the pages on an app whose API routes and error handlers are in place."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.include_router(build_web_router())
     install_page_errors(app)
+
+
+def _favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico on every site whatever the page links: answer, not 404."""
+    return FileResponse(
+        HERE / "static" / "img" / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
