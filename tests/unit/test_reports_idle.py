@@ -76,10 +76,20 @@ def test_a_schedule_that_never_opens_has_no_until() -> None:
     assert "no open window in UTC" in verdict.detail
 
 
-def test_capacity_full_when_every_concurrent_call_is_used() -> None:
-    verdict = explain(replace(DIALLING, in_flight=10, pending_due=0), now=NOW)
+def test_capacity_full_when_every_concurrent_call_is_used_and_contacts_wait() -> None:
+    verdict = explain(replace(DIALLING, in_flight=10), now=NOW)
     assert verdict.reason is IdleReason.CAPACITY_FULL and "all 10" in verdict.detail
     assert explain(replace(DIALLING, in_flight=9), now=NOW).dialling
+
+
+def test_full_capacity_with_nothing_due_says_nothing_is_due() -> None:
+    """Capacity holds nothing back when no contact is due: the calls out are all there is."""
+    later = NOW + timedelta(minutes=42)
+    verdict = explain(replace(DIALLING, in_flight=10, pending_due=0, next_due_at=later), now=NOW)
+    assert verdict.reason is IdleReason.NO_CONTACT_DUE and verdict.until == later
+    verdict = explain(replace(DIALLING, in_flight=10, pending_due=0, next_due_at=None), now=NOW)
+    assert verdict.reason is IdleReason.NO_CONTACT_DUE
+    assert "wait for a result" in verdict.detail
 
 
 def test_nothing_due_until_the_next_contact_is() -> None:

@@ -114,13 +114,13 @@ def explain(facts: Facts, *, now: datetime) -> Verdict:
         )
     if not facts.window.open:
         return _outside(facts.window)
+    if facts.pending_due == 0:  # capacity holds nothing back when nothing waits for it
+        return _nothing_due(facts.next_due_at, now=now)
     if facts.in_flight >= facts.max_concurrent:
         return Verdict(
             IdleReason.CAPACITY_FULL,
             f"all {facts.max_concurrent} concurrent calls are in use; new ones start as these end",
         )
-    if facts.pending_due == 0:
-        return _nothing_due(facts.next_due_at, now=now)
     if facts.live_workers == 0:
         return Verdict(IdleReason.CHANNEL_DOWN, "no engine worker is running")
     if facts.due_channels and facts.due_channels <= facts.channels_down:
