@@ -5,8 +5,9 @@ Hypothesis draws a strategy (1-4 attempts, random rules and delays, a cap of 1-6
 or not), contacts in several countries whose last digits pick the simulator's outcome, DNC
 entries added before and while the engine runs, and a start just before a daylight-saving
 change. The real engine then runs for three simulated days on a virtual clock, and the
-attempts table is checked against an independent oracle: the schedule's ``Calendar`` and
-``zones_for``, the DNC entries with the moment each was added, and the cap.
+attempts table is checked against an independent oracle: the schedule's ``Calendar`` and the
+number's zones by phonenumbers' public ``time_zones_for_number`` (tests/zone_oracle.py, not
+the product's ``zones_for``), the DNC entries with the moment each was added, and the cap.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -27,7 +29,6 @@ from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.contacts.schemas import ContactCreate
 from outbound.contacts.service import add_contact
 from outbound.contacts.states import CLOSED_STATES, ContactState
-from outbound.contacts.zones import zones_for
 from outbound.db.engine import Database
 from outbound.dnc.service import add_number
 from outbound.engine.clock import VirtualClock
@@ -51,6 +52,7 @@ from outbound.strategies.outcomes import (
 from outbound.strategies.schemas import AttemptIn, RuleIn
 from outbound.strategies.service import create_strategy
 from tests.conftest import _clean
+from tests.zone_oracle import oracle_zones
 
 SPAN = timedelta(days=3)
 # Time jumps from event to event (at most an hour). Nothing about the campaign changes while
@@ -76,8 +78,11 @@ DST_CHANGES = (
     datetime(2026, 4, 4, 16, 0, tzinfo=UTC),
     datetime(2026, 10, 3, 16, 0, tzinfo=UTC),
 )
-# Valid numbers in different zones: New York, Los Angeles, Chicago, Honolulu, Toronto,
-# London, Paris, Sydney, and +61 8 (Adelaide or Perth: two candidate zones).
+# Valid numbers in different zones. Geographic: New York, Los Angeles, Chicago, Honolulu,
+# Toronto, London, Paris, Sydney, +61 8 (Adelaide or Perth), Moscow, the Canaries, and mobiles
+# placed by their prefix (Mexico City, Jakarta, Sao Paulo). Mobile or non-geographic, so in
+# any zone of their country: Australia, Russia, Kazakhstan, Spain, New Zealand, Ecuador,
+# Jamaica (+1 is shared: not Hawaii) and a US toll-free number (any US zone).
 PREFIXES = (
     "+1212736",
     "+1415736",
@@ -88,6 +93,19 @@ PREFIXES = (
     "+3314268",
     "+6129374",
     "+6189374",
+    "+7495123",
+    "+3492812",
+    "+52551234",
+    "+62812345",
+    "+551198765",
+    "+6141234",
+    "+7916123",
+    "+7701123",
+    "+3461234",
+    "+6421123",
+    "+59399123",
+    "+1876210",
+    "+1800555",
 )
 # The simulators' plan by the last three digits (connected, busy, no answer, invalid, network
 # error, declined, answering machine, never answers; SMS reply, STOP, rejected), and two codes
@@ -321,7 +339,7 @@ def run(
 def check_windows(sc: Scenario, attempts: list[Attempt]) -> None:
     calendar = Calendar.build(sc.windows, sc.blackouts)
     for a in attempts:
-        zones = (zones_for(a.phone_number) or (sc.zone,)) if sc.contact_local else (sc.zone,)
+        zones = (oracle_zones(a.phone_number) or (sc.zone,)) if sc.contact_local else (sc.zone,)
         assert calendar.open_in_all(a.sent_at, zones), (
             f"attempt {a.id} to {a.phone_number} at {a.sent_at} is outside the window in {zones}"
         )
@@ -403,6 +421,17 @@ def check_pacing(sc: Scenario, attempts: list[Attempt]) -> None:
 
 def _ended(attempt: Attempt, at: datetime) -> bool:
     return attempt.ended_at is not None and attempt.ended_at <= at
+
+
+def test_every_number_drawn_is_valid_and_placed_by_phonenumbers() -> None:
+    """The window oracle falls back to the campaign's zone only for numbers it cannot place,
+    as the dispatcher does; none of the numbers drawn is one."""
+    for prefix in PREFIXES:
+        for digit in range(10):
+            for code in CODES:
+                number = f"{prefix}{digit}{code}"
+                assert phonenumbers.is_valid_number(phonenumbers.parse(number)), number
+                assert oracle_zones(number), number
 
 
 @settings(
