@@ -226,7 +226,8 @@ def bare_run(options: dict[str, Any], phones: list[str], *, concurrent: int) -> 
     uris = [config.dial_uri(p, i) for i, p in enumerate(phones)]
     lanes = [BareLane(config, i, root, uris[i::processes]) for i in range(processes)]
     # The accounts send their INVITEs through the dialer's relay: the bare loop needs it too.
-    relay = Relay((config.listen_address, config.relay_port), config.trunk_address())
+    baresips = {(config.listen_address, config.sip_port + 2 * i) for i in range(processes)}
+    relay = Relay((config.listen_address, config.relay_port), config.trunk_address(), baresips)
     for lane in lanes:
         lane.process.start()
     started = time.perf_counter()

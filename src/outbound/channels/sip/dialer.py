@@ -55,7 +55,10 @@ class SipDialer:
         self.backoff = BackOff()
         try:
             trunk = config.trunk_address()
-            self.relay = Relay((config.listen_address, config.relay_port), trunk)
+            baresips = {
+                (config.listen_address, config.sip_port + 2 * i) for i in range(config.processes)
+            }
+            self.relay = Relay((config.listen_address, config.relay_port), trunk, baresips)
         except OSError as exc:
             raise ChannelError(
                 f"the sip dialer cannot relay to its trunk from port {config.relay_port}: {exc}",

@@ -32,6 +32,7 @@ from outbound.strategies.outcomes import Outcome
 log = logging.getLogger(__name__)
 START_WITHIN = 10.0  # seconds for a fresh process to open its control port
 RESTART_PAUSE = (0.2, 5.0)  # first and longest pause between failed starts
+LONGEST_BACKOFF = 3600.0  # seconds: the longest Retry-After honoured
 
 
 class Gauge:
@@ -57,8 +58,10 @@ class BackOff:
         self.reason = ""
 
     def start(self, seconds: float, reason: str) -> None:
+        """Pause for ``seconds``, at most ``LONGEST_BACKOFF`` (a trunk's typo must not stop
+        the dialer for a day); a longer pause already running stands."""
         with self._lock:
-            until = time.monotonic() + seconds
+            until = time.monotonic() + min(seconds, LONGEST_BACKOFF)
             if until > self.until:
                 self.until, self.reason = until, reason
 

@@ -18,10 +18,12 @@ import logging
 import re
 import socket
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
+FORGOTTEN = 4096  # Call-IDs of released calls whose INVITE may still be retransmitted
 NOT_FOLLOWED = "499 Redirect Not Followed"
 # The codecs the dialer's baresips load (g711.so): by static payload type and by name.
 OUR_CODECS = {"PCMU", "PCMA"}
@@ -76,15 +78,20 @@ def usable(codecs: list[str]) -> bool:
 
 
 class Relay:
-    def __init__(self, listen: tuple[str, int], trunk: tuple[str, int]) -> None:
+    def __init__(
+        self, listen: tuple[str, int], trunk: tuple[str, int], baresips: set[tuple[str, int]]
+    ) -> None:
         self.address = listen
         self._trunk = trunk
+        # Only our baresips and the trunk's host may use the relay: never an open relay.
+        self._baresips = frozenset(baresips)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self._sock.bind(listen)
         self._lock = threading.Lock()
         self._by_attempt: dict[int, Seen] = {}
         self._by_call_id: dict[str, Seen] = {}
+        self._forgotten: OrderedDict[str, None] = OrderedDict()  # retransmitted INVITEs
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="sip-relay", daemon=True)
         self._thread.start()
@@ -102,6 +109,9 @@ class Relay:
             found = self._by_attempt.pop(attempt_id, None)
             if found is not None:
                 self._by_call_id.pop(found.call_id, None)
+                self._forgotten[found.call_id] = None
+                while len(self._forgotten) > FORGOTTEN:
+                    self._forgotten.popitem(last=False)
 
     def stop(self) -> None:
         self._stopped = True
@@ -128,12 +138,20 @@ class Relay:
         lines = head.decode("utf-8", "replace").split("\r\n")
         if not sep or not lines[0]:
             return
+        ours = source in self._baresips
+        if not ours and source[0] != self._trunk[0]:
+            return  # neither a baresip of ours nor the trunk
         if lines[0].startswith("SIP/2.0 "):
             self._response(lines, body)
-        else:
-            self._request(lines, body, source)
+            return
+        hop = self._next_hop(lines[0])
+        if ours == (hop in self._baresips):
+            return  # a baresip's request goes to the trunk, the trunk's to a baresip
+        self._request(lines, body, source, hop)
 
-    def _request(self, lines: list[str], body: bytes, source: tuple[str, int]) -> None:
+    def _request(
+        self, lines: list[str], body: bytes, source: tuple[str, int], hop: tuple[str, int]
+    ) -> None:
         """Drop our Route, put our Via on top, send on: to the trunk, or to the baresip its
         Request-URI names (a far end that sends in-dialog requests back the way the INVITE
         came, as SIPp does)."""
@@ -160,17 +178,18 @@ class Relay:
             if found and call_id:
                 with self._lock:
                     seen = self._by_call_id.get(call_id)
-                    if seen is None:
+                    if seen is None and call_id not in self._forgotten:
                         seen = self._by_call_id[call_id] = Seen(call_id)
-                    self._by_attempt[int(found.group(1))] = seen
-        self._send(out, body, self._next_hop(lines[0]))
+                    if seen is not None:
+                        self._by_attempt[int(found.group(1))] = seen
+        self._send(out, body, hop)
 
     def _next_hop(self, request_line: str) -> tuple[str, int]:
         found = _REQUEST_URI.match(request_line)
         if found is None or _ATTEMPT.search(request_line):
             return self._trunk
         hop = (found.group(1), int(found.group(2) or 5060))
-        return hop if hop[0] == self.address[0] and hop != self._trunk else self._trunk
+        return hop if hop in self._baresips else self._trunk
 
     def _is_us(self, line: str) -> bool:
         host, port = self.address
