@@ -16,7 +16,7 @@ from outbound.channels.sip.config import SipDialerConfig
 from outbound.channels.sip.netstring import Decoder, FramingError, encode
 from outbound.channels.sip.outcomes import outcome_for_closed, outcome_for_status, status_code
 from outbound.channels.sip.process import config_text
-from outbound.channels.sip.relay import NOT_FOLLOWED, Seen, sdp_codecs, usable
+from outbound.channels.sip.relay import NOT_FOLLOWED, Seen, first_uri, sdp_codecs, usable
 from outbound.strategies.outcomes import Outcome as O  # noqa: N817 (a short table)
 
 CONFIG = SipDialerConfig(trunk="sip:10.0.0.5:5060", ring_timeout_seconds=20)
@@ -248,3 +248,11 @@ def test_an_automated_call_is_connected_only_if_its_message_played() -> None:
     step = on_deadline(endless, now=1802, config=CONFIG)
     assert step.result == (O.NETWORK_ERROR, "200 OK; the message did not finish within 1800 s")
     assert step.command == "hangup"
+
+
+def test_a_declined_audio_stream_has_no_codec_and_a_contact_gives_itsfirst_uri() -> None:
+    assert sdp_codecs("v=0\r\nm=audio 0 RTP/AVP 0\r\n") == []
+    assert first_uri('"Sales" <sip:+1555@10.0.0.9;user=phone>;q=0.5, <sip:b@c>') == (
+        "sip:+1555@10.0.0.9;user=phone"
+    )
+    assert first_uri("sip:+1555@10.0.0.9;expires=60") == "sip:+1555@10.0.0.9"

@@ -36,6 +36,8 @@ _RPORT = re.compile(r";rport=([0-9]+)")
 _REQUEST_URI = re.compile(r"^[A-Z]+ sips?:(?:[^@\s]*@)?([^:;>\s]+)(?::([0-9]+))?")
 _RPORT_ANY = re.compile(r";rport(?:=[0-9]*)?")
 _BRANCH = re.compile(r";branch=([^;\s,]+)")
+_ANGLED = re.compile(r"<([^>]+)>")
+_BARE = re.compile(r"([^;,\s]+)")
 _COMPACT = {"v": "via", "i": "call-id", "m": "contact", "l": "content-length", "c": "content-type"}
 
 
@@ -66,11 +68,18 @@ def sdp_codecs(body: str) -> list[str]:
     names: dict[str, str] = {}
     for line in body.splitlines():
         if line.startswith("m=audio "):
-            kinds = line.split()[3:]
+            words = line.split()
+            kinds = words[3:] if words[1] != "0" else []  # port 0: audio declined
         elif line.startswith("a=rtpmap:"):
             pt, _, rest = line[len("a=rtpmap:") :].partition(" ")
             names[pt] = rest.split("/", 1)[0].upper()
     return [names.get(pt, _STATIC.get(pt, f"PT{pt}")) for pt in kinds]
+
+
+def first_uri(contact: str) -> str | None:
+    """The first URI of a Contact value (``"Name" <sip:a@b>;q=1, <sip:c@d>`` → ``sip:a@b``)."""
+    found = _ANGLED.search(contact) or _BARE.match(contact.strip())
+    return found.group(1) if found else None
 
 
 def usable(codecs: list[str]) -> bool:
@@ -138,12 +147,12 @@ class Relay:
         lines = head.decode("utf-8", "replace").split("\r\n")
         if not sep or not lines[0]:
             return
+        if lines[0].startswith("SIP/2.0 "):
+            self._response(lines, body)  # from wherever: it only ever goes to a peer
+            return
         ours = source in self._baresips
         if not ours and source[0] != self._trunk[0]:
             return  # neither a baresip of ours nor the trunk
-        if lines[0].startswith("SIP/2.0 "):
-            self._response(lines, body)
-            return
         hop = self._next_hop(lines[0])
         if ours == (hop in self._baresips):
             return  # a baresip's request goes to the trunk, the trunk's to a baresip
@@ -196,13 +205,14 @@ class Relay:
         return f"{host}:{port}" in line
 
     def _response(self, lines: list[str], body: bytes) -> None:
-        """From the trunk: take our Via off, note what it says, send to the next Via."""
+        """Take our Via off, note what it says, send to the next Via: a baresip or the
+        trunk, never anywhere else."""
         status = _STATUS.match(lines[0])
         if status is None:
             return
         code = int(status.group(1))
         target = self._pop_via(lines)
-        if target is None:
+        if target is None or (target not in self._baresips and target[0] != self._trunk[0]):
             return
         headers = {_name(line): _value(line) for line in lines[1:]}
         if headers.get("cseq", "").split()[-1:] == ["INVITE"]:
@@ -222,8 +232,7 @@ class Relay:
             if seen.final is None:
                 seen.final = status
             if 300 <= code < 400:
-                contact = headers.get("contact", "")
-                seen.redirect = contact.strip("<>").split(">", 1)[0] or None
+                seen.redirect = first_uri(headers.get("contact", ""))
             after = _RETRY_AFTER.match(headers.get("retry-after", ""))
             if after:
                 seen.retry_after = int(after.group(1))
