@@ -54,6 +54,7 @@ from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.channels.sip import SipDialer, SipDialerConfig
 from outbound.channels.sip.ctrl import Ctrl
 from outbound.channels.sip.process import BaresipProcess
+from outbound.channels.sip.relay import Relay
 from outbound.config import Config
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
@@ -224,6 +225,9 @@ def bare_run(options: dict[str, Any], phones: list[str], *, concurrent: int) -> 
     root = Path(tempfile.mkdtemp(prefix="bench-sip-bare-"))
     uris = [config.dial_uri(p, i) for i, p in enumerate(phones)]
     lanes = [BareLane(config, i, root, uris[i::processes]) for i in range(processes)]
+    # The accounts send their INVITEs through the dialer's relay: the bare loop needs it too.
+    baresips = {(config.listen_address, config.sip_port + 2 * i) for i in range(processes)}
+    relay = Relay((config.listen_address, config.relay_port), config.trunk_address(), baresips)
     for lane in lanes:
         lane.process.start()
     started = time.perf_counter()
@@ -236,6 +240,7 @@ def bare_run(options: dict[str, Any], phones: list[str], *, concurrent: int) -> 
     finally:
         for lane in lanes:
             lane.process.stop()
+        relay.stop()
     assert sum(lane.ended for lane in lanes) == len(phones)
     refused = sum(lane.refused for lane in lanes)
     if refused:

@@ -164,7 +164,7 @@ EXPECTED = {
     "203": ("dialer_abandoned", "200 OK; transfer failed: 486 Busy Here"),
     "201": (
         "customer_abandoned",
-        "200 OK; hung up before the transfer: Connection reset by peer",
+        "200 OK; the callee hung up (BYE) before the transfer",
     ),
     "181": ("no_answer", "ring timeout 2 s (CANCEL)"),
     "480": ("no_answer", "480 Temporarily Unavailable"),
@@ -248,7 +248,7 @@ def test_automated_plays_the_message_then_hangs_up(
     assert played.ended_at - played.sent_at >= timedelta(seconds=1)  # the whole message
     gone = made["+14155550201"][0]
     assert gone.outcome is not None and gone.outcome.value == "customer_abandoned"
-    assert gone.raw_result == "200 OK; hung up during the message: Connection reset by peer"
+    assert gone.raw_result == "200 OK; the callee hung up (BYE) during the message"
     refused = made["+14155550301"][0]
     assert refused.outcome is not None and refused.outcome.value == "network_error"
     assert refused.raw_result is not None and "8000 Hz mono" in refused.raw_result

@@ -170,3 +170,14 @@ def test_channel_down_only_when_every_due_contact_needs_a_down_channel() -> None
     verdict = explain(all_down, now=NOW)
     assert verdict.reason is IdleReason.CHANNEL_DOWN
     assert "the dialer and the SMS gateway take nothing" in verdict.detail
+
+
+def test_a_dialer_that_says_why_it_takes_nothing_is_quoted() -> None:
+    voice = frozenset({Channel.VOICE})
+    note = "the trunk answered 503 Service Unavailable; Retry-After 20 s: no calls until 10:00:20"
+    paused = replace(DIALLING, due_channels=voice, channels_down=voice, dialer_notes=(note,))
+    verdict = explain(paused, now=NOW)
+    assert verdict.reason is IdleReason.CHANNEL_DOWN and verdict.detail.endswith("; " + note)
+    texts = frozenset({Channel.SMS})
+    sms_only = replace(paused, due_channels=texts, channels_down=texts | voice)
+    assert note not in explain(sms_only, now=NOW).detail  # not the SMS gateway's reason

@@ -16,6 +16,7 @@ from outbound.channels.sip.config import SipDialerConfig
 from outbound.channels.sip.netstring import Decoder, FramingError, encode
 from outbound.channels.sip.outcomes import outcome_for_closed, outcome_for_status, status_code
 from outbound.channels.sip.process import config_text
+from outbound.channels.sip.relay import NOT_FOLLOWED, Seen, first_uri, sdp_codecs, usable
 from outbound.strategies.outcomes import Outcome as O  # noqa: N817 (a short table)
 
 CONFIG = SipDialerConfig(trunk="sip:10.0.0.5:5060", ring_timeout_seconds=20)
@@ -198,3 +199,60 @@ def test_answered_calls_transfer_or_play() -> None:
         O.BUSY,
         "486 Busy Here",
     )
+
+
+def test_only_udp_trunks_are_accepted() -> None:
+    """The dialer relays each INVITE transaction itself (relay.py), over UDP."""
+    assert validate_dialer_options("sip", {"trunk": "sip:10.0.0.5;transport=UDP"})
+    for trunk in ("sip:10.0.0.5;transport=tcp", "sips:10.0.0.5:5061", "sip:h;transport=tls"):
+        with pytest.raises(InvalidOptions) as caught:
+            validate_dialer_options("sip", {"trunk": trunk})
+        assert "UDP" in str(caught.value.problems), trunk
+
+
+def test_the_answer_codecs_are_read_from_the_sdp() -> None:
+    g729 = "v=0\r\nm=audio 4000 RTP/AVP 18 101\r\na=rtpmap:18 G729/8000\r\n"
+    assert sdp_codecs(g729) == ["G729", "PT101"] and not usable(sdp_codecs(g729))
+    dynamic = "v=0\r\nm=audio 4000 RTP/AVP 96 8\r\na=rtpmap:96 opus/48000/2\r\n"
+    assert sdp_codecs(dynamic) == ["OPUS", "PCMA"] and usable(sdp_codecs(dynamic))
+    assert sdp_codecs("v=0\r\nm=video 4000 RTP/AVP 96\r\n") == []
+
+
+def test_what_the_relay_saw_decides_silent_calls_redirects_and_codecs() -> None:
+    trying = _call()
+    step = on_deadline(trying, now=20, config=CONFIG, seen=Seen("c1", provisional=100))
+    assert step.result == (O.NO_ANSWER, "100 Trying, no ringing within 20 s (CANCEL)")
+    assert step.command == "hangup"
+    moved = Seen("c2", final="302 Moved Temporarily", redirect="sip:+1999@x")
+    step = on_event(_call(), "CALL_CLOSED", NOT_FOLLOWED, now=1, config=CONFIG, seen=moved)
+    assert step.result == (
+        O.NETWORK_ERROR,
+        "302 Moved Temporarily; redirect to sip:+1999@x not followed",
+    )
+    mute = _call(Mode.PLAY)
+    seen = Seen("c3", final="200 OK", codecs=["G729"])
+    step = on_event(mute, "CALL_ESTABLISHED", "", now=1, config=CONFIG, seen=seen)
+    assert step.result == (O.NETWORK_ERROR, "200 OK; no common codec (the answer offers G729)")
+    assert step.command == "hangup"
+    pause = Seen("c4", final="503 Service Unavailable", retry_after=120)
+    step = on_event(
+        _call(), "CALL_CLOSED", "503 Service Unavailable", now=1, config=CONFIG, seen=pause
+    )
+    assert step.retry_after == 120
+    assert step.result == (O.NETWORK_ERROR, "503 Service Unavailable; Retry-After 120 s")
+
+
+def test_an_automated_call_is_connected_only_if_its_message_played() -> None:
+    endless = _call(Mode.PLAY)
+    on_event(endless, "CALL_ESTABLISHED", "", now=1, config=CONFIG)
+    step = on_deadline(endless, now=1802, config=CONFIG)
+    assert step.result == (O.NETWORK_ERROR, "200 OK; the message did not finish within 1800 s")
+    assert step.command == "hangup"
+
+
+def test_a_declined_audio_stream_has_no_codec_and_a_contact_gives_itsfirst_uri() -> None:
+    assert sdp_codecs("v=0\r\nm=audio 0 RTP/AVP 0\r\n") == []
+    assert first_uri('"Sales" <sip:+1555@10.0.0.9;user=phone>;q=0.5, <sip:b@c>') == (
+        "sip:+1555@10.0.0.9;user=phone"
+    )
+    assert first_uri("sip:+1555@10.0.0.9;expires=60") == "sip:+1555@10.0.0.9"

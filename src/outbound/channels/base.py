@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outbound.campaigns.types import CampaignType
 from outbound.strategies.outcomes import Outcome
@@ -79,6 +79,13 @@ class Dialer(Protocol):
         """When the next result is expected, if the channel knows (simulators do)."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ExplainsRoom(Protocol):
+    """A dialer that can say why it takes no calls now (a trunk's Retry-After)."""
+
+    def why_no_room(self) -> str | None: ...
 
 
 class SmsGateway(Protocol):

@@ -21,6 +21,7 @@ from outbound.channels.base import (
     ChannelError,
     Dial,
     Dialer,
+    ExplainsRoom,
     InboundSms,
     Result,
     Sms,
@@ -120,6 +121,7 @@ class Engine:
                     heartbeat_at=now,
                     dialer_capacity=self.dialer.capacity(),
                     sms_capacity=self.sms.capacity(),
+                    dialer_note=self._dialer_note(),
                 )
             )
 
@@ -131,6 +133,11 @@ class Engine:
                 worker.heartbeat_at = now
                 worker.dialer_capacity = self.dialer.capacity()
                 worker.sms_capacity = self.sms.capacity()
+                worker.dialer_note = self._dialer_note()
+
+    def _dialer_note(self) -> str | None:
+        note = self.dialer.why_no_room() if isinstance(self.dialer, ExplainsRoom) else None
+        return note[:255] if note else None
 
     def _refresh(self, now: datetime) -> None:
         with self.db.transaction() as session:

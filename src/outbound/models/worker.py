@@ -24,3 +24,5 @@ class Worker(Base):
     # known). "Why idle" names a channel no live worker can use as the reason.
     dialer_capacity: Mapped[int | None] = mapped_column(Integer)
     sms_capacity: Mapped[int | None] = mapped_column(Integer)
+    # Why the dialer takes nothing, when it knows (a trunk asked for a pause): for "why idle".
+    dialer_note: Mapped[str | None] = mapped_column(String(255))

@@ -64,6 +64,8 @@ class Facts:
     # nothing now (no live worker's has room, none has an attempt in flight).
     due_channels: frozenset[Channel] = frozenset()
     channels_down: frozenset[Channel] = frozenset()
+    # What the dialers say about taking nothing (a trunk's back-off), when they say.
+    dialer_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def explain(facts: Facts, *, now: datetime) -> Verdict:
             f"the {' and the '.join(names)} {'takes' if them == 'it' else 'take'} nothing now "
             f"(down, or no room) and the {facts.pending_due} contacts due wait for {them}"
         )
+        if Channel.VOICE in facts.due_channels and facts.dialer_notes:
+            detail += "; " + "; ".join(facts.dialer_notes)
         return Verdict(IdleReason.CHANNEL_DOWN, detail)
     return Verdict(
         None,

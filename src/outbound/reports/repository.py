@@ -127,6 +127,17 @@ def channels_down(session: Session, *, now: datetime) -> frozenset[Channel]:
     return frozenset(down)
 
 
+def dialer_notes(session: Session, *, now: datetime) -> tuple[str, ...]:
+    """What live workers' dialers say about taking no calls (a trunk's Retry-After)."""
+    live = (
+        Worker.stopped_at.is_(None),
+        Worker.heartbeat_at >= now - timedelta(seconds=LIVE_WORKER_SECONDS),
+        Worker.dialer_note.is_not(None),
+    )
+    notes = session.scalars(select(Worker.dialer_note).where(*live).order_by(Worker.id))
+    return tuple(dict.fromkeys(n for n in notes if n))
+
+
 def live_workers(session: Session, *, now: datetime) -> int:
     query = select(func.count()).where(
         Worker.stopped_at.is_(None),

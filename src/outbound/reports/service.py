@@ -81,6 +81,7 @@ class _Engine:
     live_workers: int
     channels_down: frozenset[Channel]
     channels: dict[tuple[int, int], Channel]  # (strategy, position) -> channel
+    dialer_notes: tuple[str, ...] = ()  # why live workers' dialers take nothing, if they say
 
     @classmethod
     def of(cls, session: Session, campaigns: set[Campaign], *, now: datetime) -> _Engine:
@@ -88,7 +89,8 @@ class _Engine:
         down = repository.channels_down(session, now=now) if live else frozenset()
         strategies = {c.strategy_id for c in campaigns} if down else set()
         channels = repository.strategy_channels(session, strategies) if strategies else {}
-        return cls(live, down, channels)
+        notes = repository.dialer_notes(session, now=now) if Channel.VOICE in down else ()
+        return cls(live, down, channels, notes)
 
 
 def _status(
@@ -110,6 +112,7 @@ def _status(
         live_workers=engine.live_workers,
         due_channels=frozenset(c for c in needed if c is not None),
         channels_down=engine.channels_down,
+        dialer_notes=engine.dialer_notes,
     )
     return Status(
         campaign_id=campaign.id,

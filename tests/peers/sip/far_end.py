@@ -38,10 +38,11 @@ def _first_taken(base: int, size: int) -> int | None:
 
 
 def dialer_ports(processes: int) -> dict[str, int]:
-    """The sip dialer's port options: SIP (two a process) and control ports free now; the
-    RTP range follows (baresip draws its ports there and passes over any in use)."""
-    base = free_block(3 * processes)
-    return {"sip_port": base, "ctrl_port": base + 2 * processes, "rtp_port": base + 3 * processes}
+    """The sip dialer's port options: SIP (two a process, then the relay's) and control ports
+    free now; the RTP range follows (baresip draws its ports there and passes over any in use)."""
+    base = free_block(3 * processes + 1)
+    ctrl = base + 2 * processes + 1
+    return {"sip_port": base, "ctrl_port": ctrl, "rtp_port": ctrl + processes}
 
 
 class FarEnd:
@@ -97,12 +98,16 @@ class FarEnd:
 
     def invites(self) -> Counter[str]:
         """How many INVITEs reached the far end, per dialled user part (the number)."""
+        return self.logged("INVITE")
+
+    def logged(self, what: str) -> Counter[str]:
+        """How often the scenario logged ``what`` (INVITE, CANCEL, BYE, LEFT UP), per number."""
         if not self.log.exists():
             return Counter()
         found: Counter[str] = Counter()
         for line in self.log.read_text().splitlines():
-            if line.startswith("INVITE "):
-                found[line.split()[1]] += 1
+            if line.startswith(what + " "):
+                found[line[len(what) + 1 :].strip()] += 1
         return found
 
     def peak_calls(self) -> int:

@@ -17,7 +17,8 @@ from functools import lru_cache
 from outbound.campaigns.types import CampaignType
 from outbound.channels.base import Dial
 from outbound.channels.sip.config import SipDialerConfig
-from outbound.channels.sip.outcomes import outcome_for_closed, status_code
+from outbound.channels.sip.outcomes import outcome_for_closed, outcome_for_status, status_code
+from outbound.channels.sip.relay import NOT_FOLLOWED, Seen, usable
 from outbound.strategies.outcomes import Outcome
 
 _SIP_URI = re.compile(r"^sips?:[^\s<>;,\"]+(?:;[^\s<>,\"]+)?$")
@@ -27,6 +28,8 @@ _UNSAFE_PATH = re.compile(r"[\s;,<>\"]")
 LINGER = 64.0
 TRANSFERRED = "Call transfered"  # baresip's spelling
 END_OF_MESSAGE = "end of file"
+# libre ends a session the callee hung up (its BYE) with ECONNRESET.
+CALLEE_BYE = "Connection reset by peer"
 
 
 class Mode(StrEnum):
@@ -112,6 +115,7 @@ class Step:
     result: tuple[Outcome, str] | None = None
     command: str | None = None  # "transfer" or "hangup", for this call
     released: bool = False  # baresip no longer holds the call: its line is free
+    retry_after: int | None = None  # the trunk asked us to wait this long (a 503)
 
 
 NOTHING = Step()
@@ -126,8 +130,16 @@ def _report(
     return Step(result=result, command=command, released=released)
 
 
-def on_event(call: Call, kind: str, param: str, *, now: float, config: SipDialerConfig) -> Step:
-    """One baresip event about this call."""
+def on_event(
+    call: Call,
+    kind: str,
+    param: str,
+    *,
+    now: float,
+    config: SipDialerConfig,
+    seen: Seen | None = None,
+) -> Step:
+    """One baresip event about this call; ``seen``: what the relay saw of its INVITE."""
     if kind in ("CALL_RINGING", "CALL_PROGRESS"):
         call.rang = True
         return NOTHING
@@ -135,6 +147,16 @@ def on_event(call: Call, kind: str, param: str, *, now: float, config: SipDialer
         if call.answered or call.reported:
             return NOTHING
         call.answered = True
+        if seen is not None and seen.codecs is not None and not usable(seen.codecs):
+            # baresip keeps such a call up without media: dead air. Hang up at once.
+            call.deadline = now + LINGER
+            offered = ", ".join(seen.codecs) or "no audio"
+            return _report(
+                call,
+                Outcome.NETWORK_ERROR,
+                f"200 OK; no common codec (the answer offers {offered})",
+                command="hangup",
+            )
         if call.plan.mode is Mode.TRANSFER:
             call.deadline = now + config.transfer_timeout_seconds
             return Step(command="transfer")
@@ -146,36 +168,47 @@ def on_event(call: Call, kind: str, param: str, *, now: float, config: SipDialer
             call, Outcome.DIALER_ABANDONED, f"200 OK; transfer failed: {param}", released=True
         )
     if kind == "CALL_CLOSED":
-        return _closed(call, param)
+        return _closed(call, param, seen)
     return NOTHING
 
 
-def _closed(call: Call, param: str) -> Step:
+def _closed(call: Call, param: str, seen: Seen | None) -> Step:
     if not call.answered:
-        code = status_code(param)
-        raw = param if code is not None else f"no final response: {param or 'closed'}"
-        outcome = outcome_for_closed(param, rang=call.rang)
-        return _report(call, outcome, raw, released=True)
+        return _unanswered(call, param, seen)
     if call.plan.mode is Mode.TRANSFER:
         if param == TRANSFERRED:
             return _report(call, Outcome.CONNECTED, "200 OK; transferred", released=True)
-        return _report(
-            call,
-            Outcome.CUSTOMER_ABANDONED,
-            f"200 OK; hung up before the transfer: {param}",
-            released=True,
-        )
-    if param == END_OF_MESSAGE:
+        when = "before the transfer"
+    elif param == END_OF_MESSAGE:
         return _report(call, Outcome.CONNECTED, "200 OK; message played", released=True)
-    return _report(
-        call,
-        Outcome.CUSTOMER_ABANDONED,
-        f"200 OK; hung up during the message: {param}",
-        released=True,
-    )
+    else:
+        when = "during the message"
+    if param == CALLEE_BYE:
+        raw = f"200 OK; the callee hung up (BYE) {when}"
+    else:
+        raw = f"200 OK; hung up {when}: {param}"
+    return _report(call, Outcome.CUSTOMER_ABANDONED, raw, released=True)
 
 
-def on_deadline(call: Call, *, now: float, config: SipDialerConfig) -> Step:
+def _unanswered(call: Call, param: str, seen: Seen | None) -> Step:
+    """A call that ended before an answer: its final response (as the far end sent it)."""
+    if param == NOT_FOLLOWED and seen is not None and seen.final is not None:
+        code = status_code(seen.final)
+        assert code is not None
+        raw = f"{seen.final}; redirect to {seen.redirect or '(no Contact)'} not followed"
+        return _report(call, outcome_for_status(code), raw, released=True)
+    code = status_code(param)
+    raw = param if code is not None else f"no final response: {param or 'closed'}"
+    outcome = outcome_for_closed(param, rang=call.rang)
+    if code == 503 and seen is not None and seen.retry_after is not None:
+        step = _report(call, outcome, f"{raw}; Retry-After {seen.retry_after} s", released=True)
+        return Step(step.result, step.command, step.released, seen.retry_after)
+    return _report(call, outcome, raw, released=True)
+
+
+def on_deadline(
+    call: Call, *, now: float, config: SipDialerConfig, seen: Seen | None = None
+) -> Step:
     """The call's deadline passed: give up on it (we hang up; the result is ours).
 
     A call we hung up must close within ``LINGER`` seconds (a SIP transaction's longest
@@ -191,6 +224,10 @@ def on_deadline(call: Call, *, now: float, config: SipDialerConfig) -> Step:
             return _report(
                 call, Outcome.NO_ANSWER, f"ring timeout {seconds} s (CANCEL)", command="hangup"
             )
+        if seen is not None and seen.provisional is not None:
+            # The far end has the call (100 Trying) but never rang: a ring timeout, not silence.
+            raw = f"{seen.provisional} Trying, no ringing within {seconds} s (CANCEL)"
+            return _report(call, Outcome.NO_ANSWER, raw, command="hangup")
         return _report(
             call, Outcome.NETWORK_ERROR, f"no response within {seconds} s", command="hangup"
         )
@@ -198,4 +235,7 @@ def on_deadline(call: Call, *, now: float, config: SipDialerConfig) -> Step:
         return _report(
             call, Outcome.DIALER_ABANDONED, "200 OK; no answer to the transfer", command="hangup"
         )
-    return _report(call, Outcome.CONNECTED, "200 OK; longest call length reached", command="hangup")
+    # An Automated call is connected only once its message played to the end.
+    limit = f"{config.max_call_seconds:g}"
+    raw = f"200 OK; the message did not finish within {limit} s"
+    return _report(call, Outcome.NETWORK_ERROR, raw, command="hangup")

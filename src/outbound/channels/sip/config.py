@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 from typing import Annotated
 
 from pydantic import (
@@ -46,10 +47,12 @@ class SipDialerConfig(BaseModel):
     # An answered call waits this long for the far end to accept a transfer.
     transfer_timeout_seconds: Annotated[float, Field(ge=1, le=300)] = 30.0
     # The longest an answered call may last (a message that never ends): then we hang up.
-    max_call_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600.0
+    # Well inside the default dangling timeout (60 min), so the dialer's result comes first.
+    max_call_seconds: Annotated[float, Field(ge=1, le=86_400)] = 1800.0
     listen_address: Annotated[str, Field(pattern=_IPV4.pattern)] = "127.0.0.1"
     from_user: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~+-]{1,64}$")] = "outbound"
-    # Process i listens for SIP on sip_port + 2i (UDP and TCP; TLS takes the port above),
+    # Process i listens for SIP on sip_port + 2i (UDP and TCP; TLS takes the port above), the
+    # relay to the trunk on sip_port + 2 * processes,
     # for its control connection on ctrl_port + i and sends RTP from rtp_port + 2048i on.
     sip_port: Port = 5080
     ctrl_port: Port = 4444
@@ -70,6 +73,9 @@ class SipDialerConfig(BaseModel):
         port = found.group("port")
         if port is not None and not 1 <= int(port) <= 65535:
             raise ValueError(f"port {port} is out of range 1-65535")
+        if value.startswith("sips:") or re.search(r";transport=(?!udp(?:;|$))", value, re.I):
+            # The dialer relays each INVITE transaction (relay.py) and speaks UDP only.
+            raise ValueError("must be a UDP trunk (sip:, no transport other than udp)")
         return value
 
     @field_validator("baresip")
@@ -83,7 +89,7 @@ class SipDialerConfig(BaseModel):
     def _ports(self) -> SipDialerConfig:
         last = self.processes - 1
         for name, top in (
-            ("sip_port", self.sip_port + 2 * last + 1),
+            ("sip_port", self.relay_port),
             ("ctrl_port", self.ctrl_port + last),
             ("rtp_port", self.rtp_port + self.processes * RTP_PORTS_PER_PROCESS),
         ):
@@ -99,6 +105,20 @@ class SipDialerConfig(BaseModel):
         scheme = self.trunk.split(":", 1)[0]
         rest = self.trunk[len(scheme) + 1 :]
         return f"{scheme}:{number}@{rest};x-att={attempt_id}"
+
+    @property
+    def relay_port(self) -> int:
+        """The UDP port of the dialer's relay to the trunk: the one after the processes'."""
+        return self.sip_port + 2 * self.processes
+
+    def trunk_address(self) -> tuple[str, int]:
+        """Where the relay sends INVITEs: the trunk's host (resolved) and port."""
+        found = _TRUNK.match(self.trunk)
+        assert found is not None
+        host = found.group("host").strip("[]")
+        port = int(found.group("port") or 5060)
+        address = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+        return str(address[0]), int(address[1])
 
     def target_host(self) -> str:
         """host[:port] of the trunk: where a bare transfer target (an extension) lives."""

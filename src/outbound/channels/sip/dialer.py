@@ -16,13 +16,14 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from outbound.channels.base import ChannelError, Dial, Result
 from outbound.channels.sip.calls import Call, Plan, plan_call
 from outbound.channels.sip.config import SipDialerConfig
-from outbound.channels.sip.lane import Gauge, Lane
+from outbound.channels.sip.lane import BackOff, Gauge, Lane
+from outbound.channels.sip.relay import Relay
 from outbound.engine.clock import Clock
 from outbound.strategies.outcomes import Outcome
 
@@ -51,8 +52,29 @@ class SipDialer:
         self._results: list[Result] = []
         self._closed = False
         self.held = Gauge()  # answered calls up at once: now and peak
+        self.backoff = BackOff()
+        try:
+            trunk = config.trunk_address()
+            baresips = {
+                (config.listen_address, config.sip_port + 2 * i) for i in range(config.processes)
+            }
+            self.relay = Relay((config.listen_address, config.relay_port), trunk, baresips)
+        except OSError as exc:
+            raise ChannelError(
+                f"the sip dialer cannot relay to its trunk from port {config.relay_port}: {exc}",
+                retriable=True,
+            ) from None
         self.lanes = [
-            Lane(config, i, self.root, clock=clock, report=self._add, held=self.held)
+            Lane(
+                config,
+                i,
+                self.root,
+                clock=clock,
+                report=self._add,
+                held=self.held,
+                relay=self.relay,
+                backoff=self.backoff,
+            )
             for i in range(config.processes)
         ]
         _OPEN.add(self)
@@ -76,7 +98,17 @@ class SipDialer:
         with self._lock:
             if self._closed:
                 return 0
+        if self.backoff.left() > 0:
+            return 0
         return sum(lane.free() for lane in self.lanes)
+
+    def why_no_room(self) -> str | None:
+        """Why it takes no calls now, when the reason is the trunk's (for "why idle")."""
+        left = self.backoff.left()
+        if left <= 0:
+            return None
+        until = (self._clock.now() + timedelta(seconds=left)).strftime("%H:%M:%S UTC")
+        return f"the trunk answered {self.backoff.reason}: no calls until {until}"
 
     def dial(self, dials: Sequence[Dial]) -> None:
         if not dials:
@@ -120,4 +152,5 @@ class SipDialer:
             self._closed = True
         for lane in self.lanes:
             lane.stop()
+        self.relay.stop()
         _OPEN.discard(self)

@@ -25,12 +25,14 @@ from outbound.channels.sip.calls import Call, Mode, Step, on_deadline, on_event
 from outbound.channels.sip.config import SipDialerConfig
 from outbound.channels.sip.ctrl import Ctrl, CtrlClosed
 from outbound.channels.sip.process import BaresipProcess, account_line
+from outbound.channels.sip.relay import Relay
 from outbound.engine.clock import Clock
 from outbound.strategies.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 START_WITHIN = 10.0  # seconds for a fresh process to open its control port
 RESTART_PAUSE = (0.2, 5.0)  # first and longest pause between failed starts
+LONGEST_BACKOFF = 3600.0  # seconds: the longest Retry-After honoured
 
 
 class Gauge:
@@ -47,6 +49,28 @@ class Gauge:
             self.peak = max(self.peak, self.now)
 
 
+class BackOff:
+    """The trunk asked for a pause (a 503 with Retry-After): no new calls until it ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.until = 0.0  # monotonic seconds
+        self.reason = ""
+
+    def start(self, seconds: float, reason: str) -> None:
+        """Pause for ``seconds``, at most ``LONGEST_BACKOFF`` (a trunk's typo must not stop
+        the dialer for a day); a longer pause already running stands."""
+        with self._lock:
+            until = time.monotonic() + min(seconds, LONGEST_BACKOFF)
+            if until > self.until:
+                self.until, self.reason = until, reason
+
+    def left(self) -> float:
+        """Seconds of the pause still to run (0 when there is none)."""
+        with self._lock:
+            return max(0.0, self.until - time.monotonic())
+
+
 class Lane:
     def __init__(
         self,
@@ -57,6 +81,8 @@ class Lane:
         clock: Clock,
         report: Callable[[Result], None],
         held: Gauge,
+        relay: Relay,
+        backoff: BackOff,
     ) -> None:
         self.config = config
         self.index = index
@@ -64,6 +90,8 @@ class Lane:
         self._clock = clock
         self._report = report
         self._held = held
+        self._relay = relay
+        self._backoff = backoff
         self._cond = threading.Condition()
         self._calls: dict[str, Call] = {}  # by dial URI: every call holding or awaiting a line
         self._dials: deque[Call] = deque()
@@ -178,7 +206,8 @@ class Lane:
         while self._deadlines and self._deadlines[0][0] <= now:
             due, _, call = heapq.heappop(self._deadlines)
             if call.deadline == due and self._calls.get(call.uri) is call:
-                self._apply(call, on_deadline(call, now=now, config=self.config))
+                seen = self._relay.seen(call.attempt_id)
+                self._apply(call, on_deadline(call, now=now, config=self.config, seen=seen))
         if self._follow:
             call, command = self._follow.popleft()
             return lambda ctrl: self._follow_up(ctrl, call, command)
@@ -208,6 +237,8 @@ class Lane:
                     len(lost),
                 )
             self.lost += len(lost)
+            for call in self._calls.values():
+                self._relay.forget(call.attempt_id)
             self._calls.clear()
             self._dials.clear()
             self._follow.clear()
@@ -257,10 +288,19 @@ class Lane:
         return aor
 
     def _follow_up(self, ctrl: Ctrl, call: Call, command: str) -> None:
-        """``hangup`` and ``transfer`` act on the current call: make it this one first."""
-        if call.call_id is None or not self._use_ua(ctrl, call.aor):
-            return  # baresip never named it: it ends by itself, the linger frees the line
-        found = ctrl.command("callfind", call.call_id)
+        """``hangup`` and ``transfer`` act on the current call: make it this one first.
+
+        A call no event named yet (no response, or only a 100 Trying) is found by the
+        Call-ID the relay saw on its INVITE: baresip's call id is the SIP Call-ID.
+        """
+        seen = self._relay.seen(call.attempt_id)
+        call_id = call.call_id or (seen.call_id if seen is not None else None)
+        if call_id is None:
+            log.warning("baresip %d: call %s has no Call-ID to %s", self.index, call.uri, command)
+            return
+        if not self._use_ua(ctrl, call.aor):
+            return
+        found = ctrl.command("callfind", call_id)
         if "setting current call" not in str(found.get("data", "")):
             return  # already gone; its CALL_CLOSED tells the rest
         if command == "transfer":
@@ -298,6 +338,7 @@ class Lane:
                 str(message.get("param") or ""),
                 now=time.monotonic(),
                 config=self.config,
+                seen=self._relay.seen(call.attempt_id),
             )
             if call.answered and not was_answered:
                 self._answered += 1
@@ -310,10 +351,13 @@ class Lane:
         if step.result is not None:
             call.reported = True
             self._report(Result(call.attempt_id, *step.result, self._clock.now()))
+        if step.retry_after is not None and step.result is not None:
+            self._backoff.start(step.retry_after, step.result[1])
         if step.command is not None:
             self._follow.append((call, step.command))
             self._cond.notify()
         if step.released:
+            self._relay.forget(call.attempt_id)
             if self._calls.pop(call.uri, None) is not None and call.dialled:
                 self._live -= 1
                 if call.answered:

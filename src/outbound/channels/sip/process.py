@@ -43,8 +43,11 @@ def config_text(config: SipDialerConfig, index: int) -> str:
 
 
 def account_line(config: SipDialerConfig, user: str, audio_file: str | None = None) -> str:
-    """An account that never registers; with ``audio_file`` its calls play that file."""
-    line = f"<sip:{user}@{config.listen_address}>;regint=0;answermode=manual"
+    """An account that never registers and sends its INVITEs through the dialer's relay;
+    with ``audio_file`` its calls play that file."""
+    relay = f"sip:{config.listen_address}:{config.relay_port};lr"
+    line = f'<sip:{user}@{config.listen_address}>;regint=0;answermode=manual;outbound="{relay}"'
+
     if audio_file is not None:
         line += f";audio_source=aufile,{audio_file}"
     return line
