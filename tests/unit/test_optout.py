@@ -32,7 +32,7 @@ from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, check_entry, duplicates, 
         "opt   out",
         "optout",
         "Arrêt",
-        "ｓｔｏｐ",  # full-width letters fold to plain ones
+        "\uff53\uff54\uff4f\uff50",  # full-width "stop" folds to the plain word
         "ok\nstop",
     ],
 )
