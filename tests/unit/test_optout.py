@@ -103,6 +103,6 @@ def test_a_bad_entry_says_why(entry: str, why: str) -> None:
 
 def test_a_repeated_entry_is_named_once_folded() -> None:
     assert duplicates(["stop", "opt out", "STOP", "Opt-Out", "end"]) == [
-        (2, "'STOP' repeats entry 1"),
-        (3, "'Opt-Out' repeats entry 2"),
+        (2, "'STOP' repeats 'stop'"),
+        (3, "'Opt-Out' repeats 'opt out'"),
     ]

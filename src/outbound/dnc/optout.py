@@ -71,7 +71,7 @@ def duplicates(entries: Sequence[str]) -> list[tuple[int, str]]:
     for i, entry in enumerate(entries):
         key = words(entry)
         if key in seen:
-            found.append((i, f"{entry!r} repeats entry {seen[key] + 1}"))
+            found.append((i, f"{entry!r} repeats {entries[seen[key]]!r}"))
         else:
             seen[key] = i
     return found
