@@ -8,7 +8,7 @@ every submit_sm it received, so each test proves no message went out twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,10 @@ from outbound.settings.service import get_settings
 from outbound.strategies.outcomes import Outcome
 from tests.conftest import Account
 from tests.integration.sms_helpers import (
+    ShiftedClock,
     attempts_by_number,
+    contact_of,
+    dnc_listed,
     drive,
     engine_for,
     free_port,
@@ -299,33 +302,6 @@ def test_gateway_connections_are_validated_when_saved(
     )
     assert other.status_code == 422
     assert other.json()["detail"][0]["field"] == "sms_gateway.options.password"
-
-
-class ShiftedClock(SystemClock):
-    """The wall clock, which a test can move forward at once (past an SMS expiry) while the
-    SMSC and the gateway keep running in real time."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def now(self) -> datetime:
-        return super().now() + self.shift
-
-
-def contact_of(client: TestClient, admin: Account, campaign: int, number: str) -> dict[str, Any]:
-    page = client.get(
-        f"{API}/campaigns/{campaign}/contacts", params={"q": number}, headers=admin.headers
-    )
-    assert page.status_code == 200, page.text
-    (item,) = page.json()["items"]
-    detail = client.get(f"{API}/contacts/{item['id']}", headers=admin.headers)
-    assert detail.status_code == 200, detail.text
-    return dict(detail.json())
-
-
-def dnc_listed(client: TestClient, admin: Account, number: str) -> bool:
-    check = client.get(f"{API}/dnc/check", params={"number": number}, headers=admin.headers)
-    return bool(check.json()["listed"])
 
 
 def test_an_opt_out_word_anywhere_in_a_reply_lists_the_number(
