@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from outbound.models import Attempt
 from tests.conftest import Account
 from tests.integration.test_engine_flow import setup_campaign, states
 
+API = "/api/v1"
 SMS_ONLY = {
     "name": "sms-only",
     "max_attempts": 1,
@@ -81,3 +83,30 @@ def attempts_by_number(db: Database) -> dict[str, list[Attempt]]:
     for row in rows:
         found.setdefault(row.phone_number, []).append(row)
     return found
+
+
+class ShiftedClock(SystemClock):
+    """The wall clock, which a test can move forward at once (past an SMS expiry) while the
+    SMSC and the gateway keep running in real time."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def now(self) -> datetime:
+        return super().now() + self.shift
+
+
+def contact_of(client: TestClient, admin: Account, campaign: int, number: str) -> dict[str, Any]:
+    page = client.get(
+        f"{API}/campaigns/{campaign}/contacts", params={"q": number}, headers=admin.headers
+    )
+    assert page.status_code == 200, page.text
+    (item,) = page.json()["items"]
+    detail = client.get(f"{API}/contacts/{item['id']}", headers=admin.headers)
+    assert detail.status_code == 200, detail.text
+    return dict(detail.json())
+
+
+def dnc_listed(client: TestClient, admin: Account, number: str) -> bool:
+    check = client.get(f"{API}/dnc/check", params={"number": number}, headers=admin.headers)
+    return bool(check.json()["listed"])

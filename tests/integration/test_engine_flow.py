@@ -156,7 +156,7 @@ def test_busy_switches_to_sms_which_waits_for_its_expiry(
         attempts = session.scalars(select(Attempt).order_by(Attempt.id)).all()
     assert [(a.channel.value, a.outcome.value if a.outcome else None) for a in attempts] == [
         ("voice", "busy"),
-        ("sms", "sms_delivered"),
+        ("sms", "sms_expired"),  # delivered, then no reply within its 60 minutes
     ]
     assert attempts[1].sent_at - attempts[0].ended_at >= timedelta(minutes=1)
 
@@ -221,3 +221,44 @@ def test_sms_campaign_replies_stop_and_expiry(
     assert final["+14155550200"] is ContactState.RETRIES_COMPLETED  # no reply within a day
     check = client.get(f"{API}/dnc/check", params={"number": "+14155550556"}, headers=admin.headers)
     assert check.json()["listed"] is True
+
+
+def test_an_sms_without_reply_records_its_expiry_and_the_report_counts_it(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    """Issue 12 item 10: the expiry was never recorded on the attempt (report: 0)."""
+    strategy = {
+        "name": "sms-expiring",
+        "max_attempts": 2,
+        "attempts": [
+            {"channel": "sms", "sms_template": "Hi", "sms_expiry_minutes": 30},
+            {"channel": "sms", "sms_template": "Hi again", "sms_expiry_minutes": 30},
+        ],
+    }
+    # 200 and 201: delivered, never answered; 555 answers at once.
+    phones = ["+14155550200", "+14155550201", "+14155550555"]
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=phones, kind="sms")
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=2))
+
+    final = states(db, campaign)
+    assert final["+14155550200"] is ContactState.RETRIES_COMPLETED
+    assert final["+14155550555"] is ContactState.SMS_RESPONDED
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Attempt.phone_number, Attempt.outcome, Attempt.raw_result).order_by(Attempt.id)
+        ).all()
+    by_number: dict[str, list[tuple[str | None, str | None]]] = {}
+    for number, outcome, raw in rows:
+        by_number.setdefault(number, []).append((outcome.value if outcome else None, raw))
+    # Each unanswered SMS expired (the next one was sent after the first expired); the
+    # delivery receipt it had stays readable.
+    for number in ("+14155550200", "+14155550201"):
+        assert [o for o, _ in by_number[number]] == ["sms_expired", "sms_expired"]
+        assert all(raw for _, raw in by_number[number])
+    assert by_number["+14155550555"] == [("sms_reply", "reply: YES")]
+
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers)
+    assert report.status_code == 200, report.text
+    counts = report.json()["counts_by_outcome"]
+    assert (counts["sms_expired"], counts["sms_reply"], counts["sms_delivered"]) == (4, 1, 0)

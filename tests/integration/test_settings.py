@@ -80,3 +80,54 @@ def test_channel_options_are_validated_when_saved(client: TestClient, admin: Acc
     )
     assert good.status_code == 200
     assert good.json()["dialer"]["options"]["capacity"] == 50
+
+
+def test_opt_out_words_default_to_the_issues_list_and_can_be_replaced(
+    client: TestClient, admin: Account
+) -> None:
+    words = client.get(URL, headers=admin.headers).json()["opt_out_words"]
+    for word in ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out"):
+        assert word in words
+    assert "optout" in words
+    changed = client.patch(
+        URL, json={"opt_out_words": ["  HALT ", "no   more", "Arrêt"]}, headers=admin.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.get(URL, headers=admin.headers).json()["opt_out_words"] == [
+        "HALT",
+        "no more",
+        "Arrêt",
+    ]
+
+
+def test_each_bad_opt_out_word_is_refused_by_its_place(client: TestClient, admin: Account) -> None:
+    response = client.patch(
+        URL,
+        json={"opt_out_words": ["stop", "", "st*p", "x" * 41, 7, "a b c d e"]},
+        headers=admin.headers,
+    )
+    assert response.status_code == 422
+    found = {d["field"]: d["msg"] for d in response.json()["detail"]}
+    assert set(found) == {f"opt_out_words.{i}" for i in (1, 2, 3, 4, 5)}
+    assert "cannot be empty" in found["opt_out_words.1"]
+    assert "letters or digits" in found["opt_out_words.2"]
+    assert "longer than 40 characters" in found["opt_out_words.3"]
+    assert "valid string" in found["opt_out_words.4"]
+    assert "more than 4 words" in found["opt_out_words.5"]
+    for body, field, why in [
+        ({"opt_out_words": []}, "opt_out_words", "at least 1"),
+        ({"opt_out_words": None}, "opt_out_words", "cannot be null"),
+        ({"opt_out_words": "stop"}, "opt_out_words", "valid list"),
+        ({"opt_out_words": ["stop"] * 101}, "opt_out_words", "at most 100"),
+        (
+            {"opt_out_words": ["stop", "opt out", "Opt-Out"]},
+            "opt_out_words.2",
+            "'Opt-Out' repeats 'opt out'",
+        ),
+    ]:
+        response = client.patch(URL, json=body, headers=admin.headers)
+        assert response.status_code == 422, body
+        (detail,) = response.json()["detail"]
+        assert (detail["field"], why in detail["msg"]) == (field, True), detail
+    # Nothing was half-saved.
+    assert "stop" in client.get(URL, headers=admin.headers).json()["opt_out_words"]

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,16 @@ from outbound.engine.clock import SystemClock
 from outbound.models import DncEntry, SmsInbox
 from outbound.strategies.outcomes import Outcome
 from tests.conftest import Account
-from tests.integration.sms_helpers import attempts_by_number, drive, engine_for, free_port
+from tests.integration.sms_helpers import (
+    ShiftedClock,
+    attempts_by_number,
+    contact_of,
+    dnc_listed,
+    drive,
+    engine_for,
+    free_port,
+    reached,
+)
 from tests.integration.sms_helpers import sms_campaign as make_campaign
 from tests.integration.test_engine_flow import states
 from tests.peers import kannel
@@ -230,3 +240,57 @@ def test_messages_wait_for_a_kannel_that_is_not_up_yet(
     assert sorted(smsc.accepted) == [n.removeprefix("+") for n in numbers]
     assert set(smsc.accepted.values()) == {1}
     assert set(states(db, campaign).values()) == {ContactState.SMS_SENT}
+
+
+def test_opt_outs_through_kannel_in_time_and_after_the_expiry(
+    client: TestClient, admin: Account, db: Database, api: Api, tmp_path: Path
+) -> None:
+    """Replies through real Kannel (SMSC MO -> Kannel -> our get-url): "please stop" in
+    time lists the number and closes the contact; "Pls STOP thx" after the SMS expiry still
+    lists the number and is kept on the contact, whose state stays as its expiry left it."""
+    if not kannel.available() and not os.environ.get("CI"):
+        pytest.skip("Debian kannel is not installed")
+    in_time, late = "+14155550100", "+14155550101"
+    smsc = Smsc(free_port()).start()
+    box = kannel.Kannel(
+        tmp_path,
+        smsc_port=smsc.port,
+        get_url=f"{api.url}{API}/sms/http/inbound?key={SECRET}&from=%p&text=%a",
+        username="outbound",
+        password="kpass",
+    ).start()
+    clock = ShiftedClock()
+    try:
+        options = configure(client, admin, gateway_options(box.sendsms_url, api.url))
+        campaign = make_campaign(client, admin, [in_time, late])
+        sms = build_sms_gateway("http", options, clock, db)
+        engine = engine_for(db, sms)
+        engine.clock = clock
+        try:
+            sent = {in_time: ContactState.SMS_SENT, late: ContactState.SMS_SENT}
+            drive(engine, reached(db, campaign, sent), within=60, show=lambda: states(db, campaign))
+            smsc.mo(in_time, "please stop")
+            listed = {in_time: ContactState.DNC_LISTED, late: ContactState.SMS_SENT}
+            drive(engine, reached(db, campaign, listed), show=lambda: states(db, campaign))
+            clock.shift = timedelta(minutes=61)  # past the 60 minutes the SMS waits
+            expired = {in_time: ContactState.DNC_LISTED, late: ContactState.RETRIES_COMPLETED}
+            drive(engine, reached(db, campaign, expired), show=lambda: states(db, campaign))
+            smsc.mo(late, "Pls STOP thx")
+            drive(engine, lambda: dnc_listed(client, admin, late), within=30)
+        finally:
+            sms.close()
+    finally:
+        box.stop()
+        smsc.stop()
+    assert states(db, campaign) == expired
+    attempts = attempts_by_number(db)
+    assert [attempts[n][0].outcome for n in (in_time, late)] == [
+        Outcome.SMS_STOP,
+        Outcome.SMS_EXPIRED,
+    ]
+    replies = {n: contact_of(client, admin, campaign, n)["sms_replies"] for n in (in_time, late)}
+    seen = {n: [(r["text"], r["opt_out"], r["late"]) for r in got] for n, got in replies.items()}
+    assert seen == {
+        in_time: [("please stop", True, False)],
+        late: [("Pls STOP thx", True, True)],
+    }

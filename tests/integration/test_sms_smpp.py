@@ -8,6 +8,7 @@ every submit_sm it received, so each test proves no message went out twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,10 +25,14 @@ from outbound.settings.service import get_settings
 from outbound.strategies.outcomes import Outcome
 from tests.conftest import Account
 from tests.integration.sms_helpers import (
+    ShiftedClock,
     attempts_by_number,
+    contact_of,
+    dnc_listed,
     drive,
     engine_for,
     free_port,
+    reached,
     sms_campaign,
 )
 from tests.integration.test_engine_flow import states
@@ -297,3 +302,109 @@ def test_gateway_connections_are_validated_when_saved(
     )
     assert other.status_code == 422
     assert other.json()["detail"][0]["field"] == "sms_gateway.options.password"
+
+
+def test_an_opt_out_word_anywhere_in_a_reply_lists_the_number(
+    client: TestClient, admin: Account, db: Database, smsc: Smsc
+) -> None:
+    """Issue 12 item 9: "please stop" closed the contact as SMS responded (STOP counted only
+    as the first word). Replies come from a real SMSC, one in UCS-2 with an accent."""
+    replies = {
+        "+14155550100": ("please stop", False, ContactState.DNC_LISTED),
+        "+14155550101": ("Bitte STÖP!", True, ContactState.DNC_LISTED),
+        "+14155550102": ("Thanks, I stopped by the backend office", False, None),
+    }
+    campaign = sms_campaign(client, admin, list(replies))
+    sms = build_sms_gateway("smpp", options(smsc.port), SystemClock(), db)
+    try:
+        engine = engine_for(db, sms)
+        drive(engine, delivered(db, list(replies)))
+        for number, (text, ucs2, _) in replies.items():
+            smsc.mo(number, text, ucs2=ucs2)
+        expected = {n: state or ContactState.SMS_RESPONDED for n, (_, _, state) in replies.items()}
+        drive(engine, reached(db, campaign, expected), show=lambda: states(db, campaign))
+    finally:
+        sms.close()
+    attempts = attempts_by_number(db)
+    assert [attempts[n][0].outcome for n in replies] == [
+        Outcome.SMS_STOP,
+        Outcome.SMS_STOP,
+        Outcome.SMS_REPLY,
+    ]
+    assert [dnc_listed(client, admin, n) for n in replies] == [True, True, False]
+    texts = [
+        [r["text"] for r in contact_of(client, admin, campaign, n)["sms_replies"]] for n in replies
+    ]
+    assert texts == [["please stop"], ["Bitte STÖP!"], ["Thanks, I stopped by the backend office"]]
+
+
+def test_the_opt_out_words_are_a_setting(
+    client: TestClient, admin: Account, db: Database, smsc: Smsc
+) -> None:
+    """With the list changed, "halt" opts out and "stop" is an ordinary reply."""
+    patch = client.patch(
+        f"{API}/settings", json={"opt_out_words": ["halt", "no more"]}, headers=admin.headers
+    )
+    assert patch.status_code == 200, patch.text
+    numbers = ["+14155550100", "+14155550101"]
+    campaign = sms_campaign(client, admin, numbers)
+    sms = build_sms_gateway("smpp", options(smsc.port), SystemClock(), db)
+    try:
+        engine = engine_for(db, sms)
+        drive(engine, delivered(db, numbers))
+        smsc.mo(numbers[0], "HALT please")
+        smsc.mo(numbers[1], "stop")
+        expected = {numbers[0]: ContactState.DNC_LISTED, numbers[1]: ContactState.SMS_RESPONDED}
+        drive(engine, reached(db, campaign, expected), show=lambda: states(db, campaign))
+    finally:
+        sms.close()
+    assert [dnc_listed(client, admin, n) for n in numbers] == [True, False]
+
+
+def test_a_reply_after_the_expiry_is_kept_and_an_opt_out_still_honoured(
+    client: TestClient, admin: Account, db: Database, smsc_port: int
+) -> None:
+    """The SMSC holds its receipts; the SMS expire (the clock jumps past the hour) and only
+    then come the receipts and two replies: the attempts keep ``sms_expired``, the contacts
+    keep their state, both replies are on the contacts' history, and the opt-out lists its
+    number (issue 12 item 9: a late reply was dropped, and a late "please STOP" ignored)."""
+    opting_out, chatting = "+14155550100", "+14155550101"
+    campaign = sms_campaign(client, admin, [opting_out, chatting])
+    sim = Smsc(smsc_port, hold=True).start()
+    clock = ShiftedClock()
+    sms = build_sms_gateway("smpp", options(smsc_port), clock, db)
+    try:
+        engine = engine_for(db, sms)
+        engine.clock = clock
+        sent = {opting_out: ContactState.SMS_SENT, chatting: ContactState.SMS_SENT}
+        drive(engine, reached(db, campaign, sent), show=lambda: states(db, campaign))
+        clock.shift = timedelta(minutes=61)  # SMS_ONLY waits 60 minutes for a reply
+        over = {n: ContactState.RETRIES_COMPLETED for n in sent}
+        drive(engine, reached(db, campaign, over), show=lambda: states(db, campaign))
+        sim.mo(opting_out, "Please STOP texting me")
+        sim.mo(chatting, "Sorry, who is this?")
+        sim.release()  # the two receipts (delivered) first, then the replies
+
+        def replies_in() -> bool:
+            return dnc_listed(client, admin, opting_out) and bool(
+                contact_of(client, admin, campaign, chatting)["sms_replies"]
+            )
+
+        drive(engine, replies_in, show=lambda: states(db, campaign))
+    finally:
+        sms.close()
+        sim.stop()
+    assert len(sim.delivered) == 4  # two receipts and two replies reached the gateway
+    assert states(db, campaign) == over  # a late reply reopens nothing
+    attempts = attempts_by_number(db)
+    assert [attempts[n][0].outcome for n in sent] == [Outcome.SMS_EXPIRED] * 2
+    assert [dnc_listed(client, admin, n) for n in sent] == [True, False]
+    for number, text, opt_out in (
+        (opting_out, "Please STOP texting me", True),
+        (chatting, "Sorry, who is this?", False),
+    ):
+        contact = contact_of(client, admin, campaign, number)
+        assert contact["state"] == "retries_completed"
+        ((reply),) = contact["sms_replies"]
+        assert (reply["text"], reply["opt_out"], reply["late"]) == (text, opt_out, True)
+        assert reply["attempt_id"] == attempts[number][0].id

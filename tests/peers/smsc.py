@@ -106,6 +106,15 @@ class Smsc:
     def outbox_size(self) -> int:
         return len(self._outbox)
 
+    def mo(self, sender: str, text: str, *, to: str = "ACME", ucs2: bool = False) -> None:
+        """A customer's message (MO) from ``sender`` (E.164), pushed to the bound client
+        after whatever is queued: GSM/latin-1 text, or UCS-2 (data_coding 8) for any."""
+        body = text.encode("utf-16-be") if ucs2 else text.encode("latin-1")
+        extra = {"source_addr": sender.removeprefix("+"), "source_addr_ton": 1}
+        self._loop.call_soon_threadsafe(
+            self._outbox.append, (to, body, {**extra, "data_coding": 8 if ucs2 else 0})
+        )
+
     # -- the SMSC -----------------------------------------------------------------------------
     async def _main(self) -> None:
         self._stopping = asyncio.Event()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
-from outbound.models import Attempt, Contact
+from outbound.models import Attempt, Contact, SmsReply
 from outbound.strategies.outcomes import Channel, Outcome
 from tests.conftest import Account
 from tests.factories import make_campaign
@@ -284,3 +284,53 @@ def test_supervisor_adds_a_contact_errors_by_field_viewer_cannot(
     assert "/contacts/new" not in page and "Add a contact" not in page
     refused = client.post(f"{base}/new", data={"csrf_token": token, "phone1": "+12025550178"})
     assert refused.status_code == 403
+
+
+def test_contact_detail_shows_its_sms_replies_late_ones_marked(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "replies")
+    (contact_id,) = add_contacts(db, campaign, [{"state": ContactState.SMS_SENT_CLOSED}])
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        attempt = Attempt(
+            contact_id=contact_id,
+            campaign_id=campaign,
+            number=1,
+            strategy_position=1,
+            channel=Channel.SMS,
+            phone_slot=1,
+            phone_number="+12025550000",
+            sent_at=now,
+            ended_at=now,
+            outcome=Outcome.SMS_EXPIRED,
+            raw_result="DLR DELIVRD",
+        )
+        session.add(attempt)
+        session.flush()
+        for text, opt_out in (("who <is> this?", False), ("please stop", True)):
+            session.add(
+                SmsReply(
+                    contact_id=contact_id,
+                    attempt_id=attempt.id,
+                    phone_number="+12025550000",
+                    text=text,
+                    received_at=now,
+                    opt_out=opt_out,
+                    late=True,
+                )
+            )
+    login(viewer)
+    page = client.get(f"/contacts/{contact_id}").text
+    table = re.search(r'data-testid="sms-replies">(.*?)</table>', page, re.S)
+    assert table is not None, "no SMS replies on the contact's page"
+    rows = re.findall(
+        r'Text">(.*?)</td>\s*<td data-label="Opt-out">(.*?)</td><td data-label="Note">(.*?)</td>',
+        table.group(1),
+    )
+    assert [(html.unescape(t), o.startswith("yes"), n.startswith("late")) for t, o, n in rows] == [
+        ("who <is> this?", False, True),
+        ("please stop", True, True),
+    ]
+    assert "who <is>" not in page  # the customer's text is escaped
+    assert "sms_expired" in page

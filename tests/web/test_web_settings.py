@@ -114,3 +114,34 @@ def test_others_read_only_and_are_refused(
     assert (
         client.get("/api/v1/settings", headers=supervisor.headers).json()["feed_batch_size"] == 500
     )
+
+
+def test_opt_out_words_are_edited_one_a_line(
+    client: TestClient, db: Database, admin: Account, login: Login
+) -> None:
+    token = login(admin)
+    page = client.get("/settings").text
+    box = re.search(r'<textarea id="f-opt_out_words"[^>]*>(.*?)</textarea>', page, re.S)
+    assert box is not None and "opt out\noptout" in box.group(1)
+    saved = client.post(
+        "/settings", data=form(token, opt_out_words="halt\n\n  no more \n"), follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert client.get("/api/v1/settings", headers=admin.headers).json()["opt_out_words"] == [
+        "halt",
+        "no more",
+    ]
+
+    bad = client.post("/settings", data=form(token, opt_out_words="stop\n\nhalt\nst*p\n"))
+    assert bad.status_code == 422
+    message = field_error(bad.text, "f-opt_out_words") or ""
+    assert message.startswith("line 4: ") and "letters or digits" in message, message
+    assert "st*p" in bad.text  # what was typed stays
+    twice = client.post("/settings", data=form(token, opt_out_words="opt out\nstop\nOpt-Out"))
+    assert twice.status_code == 422
+    assert field_error(twice.text, "f-opt_out_words") == "line 3: 'Opt-Out' repeats 'opt out'"
+    empty = client.post("/settings", data=form(token, opt_out_words=" \n "))
+    assert empty.status_code == 422
+    assert "at least 1" in (field_error(empty.text, "f-opt_out_words") or "")
+    stored = client.get("/api/v1/settings", headers=admin.headers).json()["opt_out_words"]
+    assert stored == ["halt", "no more"]  # nothing refused was saved

@@ -63,6 +63,7 @@ def list_contacts(
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
 def get_contact(contact_id: BigIdPath, _user: Viewer, session: DbSession) -> ContactDetail:
-    """One contact with its state, its campaign's dialer target and its attempts so far."""
+    """One contact with its state, its campaign's dialer target, its attempts so far and
+    its SMS replies."""
     contact, campaign, attempts = service.contact_detail(session, contact_id)
-    return ContactDetail.build(contact, campaign, attempts)
+    return ContactDetail.build(contact, campaign, attempts, service.replies_of(session, contact.id))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from outbound.contacts.phones import prefix_upper_bound
 from outbound.contacts.states import ContactState
-from outbound.models import PARAM_SLOTS, Attempt, Campaign, Contact
+from outbound.models import PARAM_SLOTS, Attempt, Campaign, Contact, SmsReply
 
 
 def open_life_cycle(session: Session, campaign_id: int, phone1_e164: str) -> int | None:
@@ -146,3 +146,8 @@ def page(
 def attempts_of(session: Session, contact_id: int) -> list[Attempt]:
     query = select(Attempt).where(Attempt.contact_id == contact_id)
     return list(session.scalars(query.order_by(Attempt.number, Attempt.id)))
+
+
+def replies_of(session: Session, contact_id: int) -> list[SmsReply]:
+    query = select(SmsReply).where(SmsReply.contact_id == contact_id)
+    return list(session.scalars(query.order_by(SmsReply.received_at, SmsReply.id)))

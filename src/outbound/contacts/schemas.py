@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 from outbound.api.schemas import MAX_BIG_ID, NoNul, Strict
 from outbound.contacts.phones import MAX_RAW_LENGTH
 from outbound.contacts.states import LABELS, ContactState
-from outbound.models import Attempt, Campaign, Contact
+from outbound.models import Attempt, Campaign, Contact, SmsReply
 from outbound.strategies.outcomes import Channel, Outcome
 
 Phone = Annotated[
@@ -137,15 +138,37 @@ class AttemptOut(BaseModel):
     raw_result: str | None
 
 
+class SmsReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_id: int | None = Field(description="The SMS attempt it answers")
+    phone_number: str
+    text: str
+    received_at: datetime
+    opt_out: bool = Field(description="An opt-out: the number went on the global DNC list")
+    late: bool = Field(
+        description="Came when the contact no longer waited for it (after the SMS expiry, or "
+        "after an earlier reply): kept, but it changed nothing but the DNC list"
+    )
+
+
 class ContactDetail(ContactOut):
     dialer_target: str = Field(description="The campaign's dialer target (dialer campaign)")
     attempts: list[AttemptOut]
+    sms_replies: list[SmsReplyOut] = Field(description="What the customer sent back, oldest first")
 
     @classmethod
-    def build(cls, contact: Contact, campaign: Campaign, attempts: list[Attempt]) -> ContactDetail:
+    def build(
+        cls,
+        contact: Contact,
+        campaign: Campaign,
+        attempts: list[Attempt],
+        replies: Sequence[SmsReply] = (),
+    ) -> ContactDetail:
         fields = ContactOut.model_validate(contact).model_dump(exclude={"state_label"})
         return cls(
             **fields,
             dialer_target=campaign.dialer_target,
             attempts=[AttemptOut.model_validate(a) for a in attempts],
+            sms_replies=[SmsReplyOut.model_validate(r) for r in replies],
         )

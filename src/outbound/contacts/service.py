@@ -20,7 +20,7 @@ from outbound.contacts.schemas import ContactCreate
 from outbound.contacts.states import ContactState
 from outbound.dnc.service import is_listed
 from outbound.errors import Conflict, Invalid, NotFound
-from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact
+from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Attempt, Campaign, Contact, SmsReply
 from outbound.settings.service import get_settings
 from outbound.webhooks import outbox
 
@@ -105,6 +105,11 @@ def contact_detail(session: Session, contact_id: int) -> tuple[Contact, Campaign
     campaign = session.get(Campaign, contact.campaign_id)
     assert campaign is not None  # the foreign key guarantees it
     return contact, campaign, repository.attempts_of(session, contact.id)
+
+
+def replies_of(session: Session, contact_id: int) -> list[SmsReply]:
+    """The customer's SMS replies, oldest first, late ones included (the contact exists)."""
+    return repository.replies_of(session, contact_id)
 
 
 def parse_states(values: Iterable[str]) -> set[ContactState]:

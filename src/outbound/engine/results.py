@@ -19,41 +19,24 @@ from sqlalchemy.orm import Session
 from outbound.channels.base import InboundSms, Result
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
+from outbound.dnc.optout import OptOutWords
 from outbound.dnc.service import add_number
 from outbound.engine import bulk, store
 from outbound.engine.decisions import Decision, decide
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
-from outbound.models import Attempt, Contact
+from outbound.models import Attempt, Contact, SmsReply
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
 from outbound.webhooks import outbox
 
 log = logging.getLogger(__name__)
-STOP_WORDS = frozenset(
-    {
-        "STOP",
-        "STOPALL",
-        "UNSUBSCRIBE",
-        "CANCEL",
-        "END",
-        "QUIT",
-        "OPTOUT",
-        "OPT-OUT",
-        "ARRET",
-        "ARRÊT",
-        "REVOKE",
-    }
-)
 Runtimes = Callable[[int], CampaignRuntime | None]
 
 
-def is_stop(text: str) -> bool:
-    words = text.strip().upper().split()
-    return bool(words) and words[0].strip(".!") in STOP_WORDS
-
-
 LATE = (Outcome.SMS_DELIVERED, Outcome.SMS_FAILED)  # what may follow an ended attempt
+# What a receipt never overwrites: the reply, or its absence, that decided the contact.
+SETTLED = (Outcome.SMS_REPLY, Outcome.SMS_STOP, Outcome.SMS_EXPIRED)
 
 
 @dataclass(slots=True)
@@ -203,7 +186,7 @@ def _apply(
             continue
         if contact is None:
             continue
-        if result.outcome in LATE:
+        if result.outcome in LATE and attempt.outcome not in SETTLED:
             touched[attempt.id] = attempt
         if _late(session, attempt, contact, result, runtime, now):
             decided[contact.id] = contact
@@ -405,8 +388,9 @@ def _late(
     runtime: Runtimes,
     now: datetime,
 ) -> int:
-    """A delivery receipt after the submit was accepted; a failure re-opens the strategy."""
-    if result.outcome not in (Outcome.SMS_DELIVERED, Outcome.SMS_FAILED):
+    """A delivery receipt after the submit was accepted; a failure re-opens the strategy.
+    One after the reply or the expiry that decided the contact changes nothing."""
+    if result.outcome not in LATE or attempt.outcome in SETTLED:
         return 0
     attempt.outcome = result.outcome
     attempt.raw_result = result.raw[:255]
@@ -436,15 +420,23 @@ def _late(
 
 
 def apply_inbound(
-    db: Database, messages: Sequence[InboundSms], *, runtime: Runtimes, now: datetime
+    db: Database,
+    messages: Sequence[InboundSms],
+    *,
+    runtime: Runtimes,
+    now: datetime,
+    opt_out: OptOutWords | None = None,
 ) -> list[InboundSms]:
-    """Customer replies: STOP puts the number on the global DNC list; a reply closes.
+    """Customer replies: an opt-out (``opt_out``, the setting's words; the default list
+    when not given) puts the number on the global DNC list; a reply closes the contact
+    that waits for it. Every reply to a known number is kept on its contact, a late one too.
 
     Each message in its own transaction; returns those to offer again (the database was
     unavailable). One that cannot be recorded otherwise is logged and skipped."""
+    words = opt_out if opt_out is not None else OptOutWords()
     for i, message in enumerate(messages):
         try:
-            _inbound(db, message, runtime=runtime, now=now)
+            _inbound(db, message, runtime=runtime, now=now, opt_out=words)
         except UNAVAILABLE as exc:
             log.warning("the database is unavailable to record inbound messages: %s", exc)
             return list(messages[i:])
@@ -453,26 +445,44 @@ def apply_inbound(
     return []
 
 
-def _inbound(db: Database, message: InboundSms, *, runtime: Runtimes, now: datetime) -> None:
+def _inbound(
+    db: Database, message: InboundSms, *, runtime: Runtimes, now: datetime, opt_out: OptOutWords
+) -> None:
+    """An opt-out is honoured whenever it comes, even after the SMS expired. The reply
+    decides only for a contact still waiting for the SMS it answers (the newest one to that
+    number); otherwise (after the expiry, a second reply) it is kept, marked late, and the
+    contact stays as it is: its strategy has moved on, and a listed number is stopped at the
+    gate before any further attempt."""
     with db.transaction() as session:
-        stop = is_stop(message.text)
+        stop = opt_out.matches(message.text)
         if stop:
             add_number(
                 session,
                 message.number,
                 campaign_id=None,
                 source="sms_stop",
-                note="STOP reply",
+                note=f"opt-out reply: {message.text}",
                 now=now,
             )
         attempt = store.latest_sms_attempt(session, message.number)
         if attempt is None:
+            log.info("a reply from %s matches no SMS sent", message.number)
             return
         contact = store.contacts_by_id(session, [attempt.contact_id])[attempt.contact_id]
-        if not _waiting_for(contact, attempt, ContactState.SMS_SENT):
-            return
         rt = runtime(attempt.campaign_id)
-        if rt is None:
+        waiting = rt is not None and _waiting_for(contact, attempt, ContactState.SMS_SENT)
+        session.add(
+            SmsReply(
+                contact_id=contact.id,
+                attempt_id=attempt.id,
+                phone_number=message.number,
+                text=message.text,
+                received_at=message.at,
+                opt_out=stop,
+                late=not waiting,
+            )
+        )
+        if rt is None or not waiting:
             return
         outcome = Outcome.SMS_STOP if stop else Outcome.SMS_REPLY
         attempt.outcome = outcome

@@ -74,10 +74,11 @@ def _end_all(session: Session, attempts: list[Attempt], *, now: datetime, why: s
 def sweep_sms_expiry(
     db: Database, *, now: datetime, runtime: Runtimes, default_sms_expiry: int
 ) -> int:
-    """SMS contacts whose wait for a reply is over follow their no-reply rule."""
+    """SMS contacts whose wait for a reply is over follow their no-reply rule; their attempt
+    records ``sms_expired`` (the receipt it had stays in its raw result), so reports count it."""
     with db.transaction() as session:
         contacts = store.expired_sms(session, now=now, limit=BATCH)
-        decided = []
+        decided, expired = [], []
         for contact in contacts:
             attempt = (
                 session.get(Attempt, contact.last_attempt_id) if contact.last_attempt_id else None
@@ -96,6 +97,9 @@ def sweep_sms_expiry(
             apply_decision(
                 session, contact, decision, outcome=Outcome.SMS_EXPIRED, number=None, now=now
             )
+            attempt.outcome = Outcome.SMS_EXPIRED
+            expired.append(attempt.id)
             decided.append(contact.id)
+        outbox.attempts_ended(session, expired, now=now)
         outbox.contacts_changed(session, decided, now=now)
         return len(contacts)

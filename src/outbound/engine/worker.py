@@ -29,6 +29,7 @@ from outbound.channels.base import (
 )
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.db.engine import Database
+from outbound.dnc.optout import OptOutWords
 from outbound.engine import dispatcher, results, store, sweepers
 from outbound.engine.clock import Clock
 from outbound.engine.pacing import FairShare
@@ -98,6 +99,7 @@ class Engine:
         self._due: dict[str, datetime] = {}
         self._backlog: list[Result] = []  # results the database could not take yet
         self._inbound_backlog: list[InboundSms] = []  # and replies
+        self.opt_out = OptOutWords()  # the setting's opt-out words, from the first refresh
         self.batch = 500
         self.dangling_timeout = timedelta(minutes=60)
         self.sms_expiry = 1440
@@ -145,6 +147,7 @@ class Engine:
             self.batch = settings.feed_batch_size
             self.dangling_timeout = timedelta(minutes=settings.dangling_timeout_minutes)
             self.sms_expiry = settings.default_sms_expiry_minutes
+            self.opt_out = OptOutWords(settings.opt_out_words)
             self._running = {rt.id: rt for rt in load_running(session)}
             self._others.clear()
         self._reconnect(settings, now)
@@ -270,7 +273,7 @@ class Engine:
             self._retire(now)
         inbound = self._inbound_backlog + inbound
         self._inbound_backlog = results.apply_inbound(
-            self.db, inbound, runtime=self.runtime, now=now
+            self.db, inbound, runtime=self.runtime, now=now, opt_out=self.opt_out
         )
 
     def _dispatch_round(self, now: datetime) -> int:

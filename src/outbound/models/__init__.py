@@ -8,6 +8,7 @@ from outbound.models.import_job import ImportJob, ImportReject, ImportSource, Im
 from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
 from outbound.models.sms_inbox import SmsInbox
+from outbound.models.sms_reply import SmsReply
 from outbound.models.strategy import Strategy, StrategyAttempt, StrategyRule
 from outbound.models.user import ApiToken, TokenKind, User
 from outbound.models.webhook import DeliveryStatus, WebhookEvent, WebhookSubscription
@@ -31,6 +32,7 @@ __all__ = [
     "ScheduleWindow",
     "Setting",
     "SmsInbox",
+    "SmsReply",
     "Strategy",
     "StrategyAttempt",
     "StrategyRule",

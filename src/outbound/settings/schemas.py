@@ -5,12 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
 DIALER_KINDS = ("simulator", "sip")
 SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
+# One opt-out entry: a word or a few ("opt out"); each bad entry is refused by its index.
+OptOutEntry = Annotated[str, StringConstraints(max_length=200), AfterValidator(check_entry)]
 
 
 class ChannelConnection(BaseModel):
@@ -53,6 +64,7 @@ class SettingsOut(BaseModel):
     dangling_timeout_minutes: int = 60
     default_sms_expiry_minutes: int = 1440
     default_region: str = "US"
+    opt_out_words: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_WORDS))
     dialer: DialerConnection = Field(default_factory=DialerConnection)
     sms_gateway: SmsGatewayConnection = Field(default_factory=SmsGatewayConnection)
 
@@ -69,6 +81,9 @@ class SettingsUpdate(BaseModel):
     dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
     default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
     default_region: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    opt_out_words: (
+        Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | None
+    ) = None
     dialer: DialerConnection | None = None
     sms_gateway: SmsGatewayConnection | None = None
 

@@ -14,6 +14,7 @@ from outbound.channels.registry import (
     validate_dialer_options,
     validate_sms_gateway_options,
 )
+from outbound.dnc.optout import duplicates
 from outbound.errors import Invalid
 from outbound.models import Setting
 from outbound.settings.schemas import SettingsOut, SettingsUpdate
@@ -62,6 +63,10 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
         if value is None and key not in NULLABLE:
             raise Invalid(("body", key), f"{key} cannot be null")
         changes[key] = value.model_dump() if hasattr(value, "model_dump") else value
+    repeated = duplicates(changes.get("opt_out_words") or [])
+    if repeated:  # the same word twice ("opt out" and "Opt-Out"): name the first repeat
+        index, message = repeated[0]
+        raise Invalid(("body", "opt_out_words", index), message)
     current = get_settings(session)
     for key, validate in (
         ("dialer", validate_dialer_options),

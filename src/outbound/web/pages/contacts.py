@@ -247,6 +247,7 @@ def contact_detail(
         "contact": contact,
         "campaign": campaign,
         "attempts": attempts,
+        "replies": service.replies_of(session, contact.id),
         "columns": COLUMNS,
         "cell": cell,
         "state_label": LABELS[contact.state],

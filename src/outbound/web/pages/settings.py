@@ -33,6 +33,7 @@ FIELDS: dict[str, forms.Converter] = {
     "dangling_timeout_minutes": forms.integer,
     "default_sms_expiry_minutes": forms.integer,
     "default_region": lambda raw: forms.text(raw).upper(),
+    "opt_out_words": lambda raw: _nonblank_lines(raw)[1],
 }
 # What the page posts for each channel: its kind and its options as JSON text.
 CHANNEL_INPUTS = tuple(f"{c}.{part}" for c in CHANNELS for part in ("kind", "options"))
@@ -42,8 +43,25 @@ def _json_object(raw: str | None) -> Any:
     return json.loads(raw or "")
 
 
+def _nonblank_lines(raw: str | None) -> tuple[list[int], list[str]]:
+    """The opt-out box, one entry a line: the entries and the line number of each."""
+    found = [(n, line) for n, line in enumerate((raw or "").splitlines(), 1) if line.strip()]
+    return [n for n, _ in found], [line.strip() for _, line in found]
+
+
+def _fold_word_errors(form: forms.FormState) -> None:
+    """An error about entry *i* of the opt-out words is shown under the box, by its line."""
+    lines, _ = _nonblank_lines(form.value("opt_out_words"))
+    for name in sorted(n for n in form.errors if n.startswith("opt_out_words.")):
+        index = name.removeprefix("opt_out_words.")
+        where = f"line {lines[int(index)]}" if index.isdigit() and int(index) < len(lines) else ""
+        for message in form.errors.pop(name):
+            form.add("opt_out_words", f"{where}: {message}" if where else message)
+
+
 def _values(current: SettingsOut) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(current, name) for name in FIELDS}
+    values["opt_out_words"] = "\n".join(current.opt_out_words)
     for channel in CHANNELS:
         connection = getattr(current, channel)
         values[f"{channel}.kind"] = connection.kind
@@ -107,4 +125,5 @@ def save(request: Request, _caller: AdminPost, data: Form, session: DbSession) -
         with form.catching(session):
             service.update_settings(session, payload)
             return see_other(request, "/settings?saved=1")
+    _fold_word_errors(form)
     return _page(request, session, form, status_code=422)
