@@ -1,7 +1,7 @@
 """sms replies: every customer reply kept on its contact, late ones included
 
-Revision ID: 0009_sms_replies
-Revises: 0008_engine
+Revision ID: 0010_sms_replies
+Revises: 0009_sip_dialer_note
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_sms_replies"
-down_revision: str | None = "0008_engine"
+revision: str = "0010_sms_replies"
+down_revision: str | None = "0009_sip_dialer_note"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
