@@ -2,8 +2,9 @@
 
 Positions are renumbered 1..n after every change. A strategy that a started campaign uses
 is not edited at all (409 naming the campaigns): a contact in flight holds the id of its next
-attempt, so a deleted or re-ordered attempt would close it or send it to the wrong step. The (strategy, position) pair is unique
-in the database and checked row by row, so moves go through negative positions first.
+attempt, so a deleted or re-ordered attempt would close it or send it to the wrong step.
+The (strategy, position) pair is unique in the database and checked row by row, so moves go
+through negative positions first.
 """
 
 from __future__ import annotations
