@@ -235,7 +235,16 @@ def test_automated_plays_the_message_then_hangs_up(
     dialer = start_dialer(sip_options(far_end), clock)
     try:
         engine = make_engine(db, dialer, clock)
-        drive(engine, lambda: closed(db, campaign)() and closed(db, unplayable)(), within=30)
+        # The contacts close at the answer; the attempts once the calls have ended.
+
+        def ended() -> bool:
+            return all(a.ended_at for made in attempts(db).values() for a in made)
+
+        drive(
+            engine,
+            lambda: closed(db, campaign)() and closed(db, unplayable)() and ended(),
+            within=30,
+        )
     finally:
         dialer.close()
     made = attempts(db)
@@ -244,11 +253,14 @@ def test_automated_plays_the_message_then_hangs_up(
         "connected",
         "200 OK; message played",
     )
-    assert played.ended_at is not None
-    assert played.ended_at - played.sent_at >= timedelta(seconds=1)  # the whole message
+    assert played.ended_at is not None and played.answered_at is not None
+    assert played.ended_at - played.answered_at >= timedelta(seconds=1)  # the whole message
+    # The outcome is known at the answer (the customer heard the message); the end only
+    # completes the attempt, saying how the call ended.
     gone = made["+14155550201"][0]
-    assert gone.outcome is not None and gone.outcome.value == "customer_abandoned"
+    assert gone.outcome is not None and gone.outcome.value == "connected"
     assert gone.raw_result == "200 OK; hung up during the message: Connection reset by peer"
+    assert gone.answered_at is not None and gone.ended_at is not None
     refused = made["+14155550301"][0]
     assert refused.outcome is not None and refused.outcome.value == "network_error"
     assert refused.raw_result is not None and "8000 Hz mono" in refused.raw_result

@@ -303,6 +303,7 @@ class Lane:
                 self._answered += 1
                 self.peak_answered = max(self.peak_answered, self._answered)
                 self._held.add(1)
+                self._report_answer(call)
             self._apply(call, step)
 
     # -- bookkeeping (lock held) -------------------------------------------------------------
@@ -321,6 +322,16 @@ class Lane:
                     self._held.add(-1)
         else:
             self._watch(call)
+
+    def _report_answer(self, call: Call) -> None:
+        """An Automated call's outcome is known at its answer (the customer hears the
+        message), however long the message: report it now; the call's own result, when it
+        closes, is its end. A transferred call's outcome waits for the transfer (seconds)."""
+        if call.plan.mode is Mode.PLAY and not call.reported:
+            raw = "200 OK; answered, playing the message"
+            self._report(
+                Result(call.attempt_id, Outcome.CONNECTED, raw, self._clock.now(), answered=True)
+            )
 
     def _watch(self, call: Call) -> None:
         if call.deadline is not None and call.deadline != call.watched:
