@@ -38,8 +38,12 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 WIDTHS = (1280, 390)
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-# Simulated calls end within a few seconds instead of a minute.
-FAST_DIALER = {"jitter": 0.0, "latency": {"connected": 2.0, "no_answer": 2.0, "busy": 1.0}}
+# Simulated calls are answered and end within a few seconds instead of a minute.
+FAST_DIALER = {
+    "jitter": 0.0,
+    "latency": {"connected": 2.0, "no_answer": 2.0, "busy": 1.0},
+    "talk_seconds": 2.0,
+}
 # Messages are accepted and delivered within a second or two, and never answered: the fate
 # of an SMS to a number outside the simulator's plan is certain, not drawn.
 SURE_SMS = {

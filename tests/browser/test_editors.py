@@ -122,3 +122,43 @@ def test_schedule_with_two_weekday_windows_and_a_blackout(server: Server, page: 
     assert "sun" not in {w["day"] for w in stored["windows"]}
     assert stored["time_zone"] == "Europe/Paris"
     assert stored["blackouts"] == [{"date": "2026-12-25", "note": "Christmas Day"}]
+
+
+def test_strategy_of_a_running_campaign_has_its_controls_off_with_the_reason(
+    server: Server, page: Page
+) -> None:
+    strategy_name, campaign_name = _unique("frozen"), _unique("texting")
+    made = server.api(
+        "POST", "/strategies", json={"name": strategy_name, "attempts": [{"channel": "sms"}]}
+    )
+    assert made.status_code == 201, made.text
+    strategy_id = made.json()["id"]
+    made = server.api(
+        "POST",
+        "/campaigns",
+        json={
+            "name": campaign_name,
+            "type": "sms",
+            "sms_template": "hi",
+            "strategy_id": strategy_id,
+        },
+    )
+    assert made.status_code == 201, made.text
+    campaign_id = made.json()["id"]
+    assert server.api("POST", f"/campaigns/{campaign_id}/start").status_code == 200
+    login(page, server, "admin", server.admin_password)
+    page.goto(f"{server.url}/strategies/{strategy_id}")
+    expect(page.locator("#locked-note")).to_have_text(
+        f"Used by running campaign(s) {campaign_name}: stop them to edit."
+    )
+    for button in ("Save settings", "Save attempt 1", "Add attempt", "Delete strategy"):
+        expect(page.get_by_role("button", name=button)).to_be_disabled()
+    expect(page.get_by_role("button", name="Delete attempt 1")).to_be_disabled()
+    expect(page.get_by_label("Max attempts per contact")).to_be_disabled()
+    shoot(page, "strategy-locked")
+    assert server.api("POST", f"/campaigns/{campaign_id}/stop").status_code == 200
+    page.reload()
+    expect(page.locator("#locked-note")).to_have_count(0)
+    page.get_by_label("Max attempts per contact").fill("3")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").first).to_have_text("Saved.")

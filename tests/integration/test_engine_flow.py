@@ -262,3 +262,74 @@ def test_an_sms_without_reply_records_its_expiry_and_the_report_counts_it(
     assert report.status_code == 200, report.text
     counts = report.json()["counts_by_outcome"]
     assert (counts["sms_expired"], counts["sms_reply"], counts["sms_delivered"]) == (4, 1, 0)
+
+
+def _attempts(db: Database, campaign: int) -> dict[str, list[Attempt]]:
+    with db.transaction() as session:
+        rows = session.scalars(
+            select(Attempt).where(Attempt.campaign_id == campaign).order_by(Attempt.id)
+        ).all()
+        session.expunge_all()
+    found: dict[str, list[Attempt]] = {}
+    for row in rows:
+        found.setdefault(row.phone_number, []).append(row)
+    return found
+
+
+def test_a_connected_call_longer_than_the_dangling_timeout_ends_connected(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    """Answered 20 s after the dial, then two hours of talk with a one-hour dangling timeout:
+    the contact is Connected from the answer, and the attempt keeps the call's end."""
+    client.patch(f"{API}/settings", json={"dangling_timeout_minutes": 60}, headers=admin.headers)
+    strategy = {"name": "one-call", "max_attempts": 3, "attempts": [{"channel": "voice"}]}
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=["+14155550200"])
+    clock = VirtualClock(START)
+    engine = make_engine(db, clock, latency={"connected": 20}, talk_seconds=7200)
+    run(engine, clock, until=START + timedelta(hours=4))
+    assert states(db, campaign) == {"+14155550200": ContactState.CONNECTED}
+    (call,) = _attempts(db, campaign)["+14155550200"]
+    assert call.outcome is not None and call.outcome.value == "connected"
+    assert call.answered_at == call.sent_at + timedelta(seconds=20)
+    assert call.ended_at == call.answered_at + timedelta(hours=2)
+    assert call.raw_result == "200 OK; hung up after 7200 s"
+    with db.transaction() as session:
+        contact = session.scalars(select(Contact)).one()
+        assert contact.closed_at == call.answered_at  # closed at the answer, not the end
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers).json()
+    assert {k: v for k, v in report["counts_by_outcome"].items() if v} == {"connected": 1}
+
+
+def test_a_result_after_the_dangling_timeout_is_kept_and_never_redialled(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    """A busy and an answer that come two hours after the dial, with a one-hour timeout: the
+    contacts went Dangling and stay so (busy would otherwise dial again after 60 min), and the
+    attempts and the report say what the dialer did report."""
+    client.patch(f"{API}/settings", json={"dangling_timeout_minutes": 60}, headers=admin.headers)
+    strategy = {
+        "name": "busy-retries",
+        "max_attempts": 5,
+        "attempts": [{"channel": "voice", "rules": {"busy": {"action": "retry"}}}],
+    }
+    phones = ["+14155550486", "+14155550200"]
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=phones)
+    clock = VirtualClock(START)
+    engine = make_engine(db, clock, latency={"busy": 7200, "connected": 7200})
+    run(engine, clock, until=START + timedelta(hours=5))
+    assert states(db, campaign) == {p: ContactState.DANGLING for p in phones}
+    made = _attempts(db, campaign)
+    assert {p: len(a) for p, a in made.items()} == {p: 1 for p in phones}  # never redialled
+    (busy,), (answered,) = made["+14155550486"], made["+14155550200"]
+    assert busy.outcome is not None and busy.outcome.value == "busy"
+    assert busy.raw_result == "486 Busy Here"
+    assert busy.ended_at == busy.sent_at + timedelta(hours=2)
+    assert answered.outcome is not None and answered.outcome.value == "connected"
+    assert answered.answered_at == answered.sent_at + timedelta(hours=2)
+    assert answered.ended_at is not None and answered.ended_at > answered.answered_at
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers).json()
+    assert {k: v for k, v in report["counts_by_state"].items() if v} == {"dangling": 2}
+    assert {k: v for k, v in report["counts_by_outcome"].items() if v} == {
+        "busy": 1,
+        "connected": 1,
+    }

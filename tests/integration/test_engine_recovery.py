@@ -159,3 +159,32 @@ def test_results_the_database_cannot_take_yet_are_recorded_later(
     assert final["+14155550200"] is ContactState.CONNECTED
     assert final[POISONED] is ContactState.NOT_CONNECTED  # invalid number
     assert final["+14155550603"] is ContactState.NOT_CONNECTED
+
+
+def test_an_answered_call_of_a_dead_worker_keeps_its_outcome_and_place(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    """The worker recorded the answer, then died mid-call: recovery ends the call without
+    turning it Dangling, and its campaign's in-flight count is released once, not twice."""
+    campaign = setup_campaign(client, admin, strategy=ONE_CALL, phones=["+14155550200"])
+    clock = VirtualClock(START)
+    ghost = make_engine(db, clock, latency={"connected": 20}, talk_seconds=3600)
+    ghost.worker_id = "ghost"
+    ghost.register()
+    ghost.step()  # dials
+    clock.sleep_until(START + timedelta(seconds=20))
+    ghost.step()  # records the answer; the end never comes: the worker is gone
+    assert states(db, campaign) == {"+14155550200": ContactState.CONNECTED}
+    assert sweepers.recover_workers(db, me="me", now=LATER, silent_for=SILENT) == 1
+    assert _open(db) == 0 and _stopped(db)
+    assert states(db, campaign) == {"+14155550200": ContactState.CONNECTED}
+    with db.transaction() as session:
+        (attempt,) = session.scalars(select(Attempt)).all()
+        assert attempt.outcome is not None and attempt.outcome.value == "connected"
+        assert attempt.raw_result == "200 OK"
+        assert attempt.answered_at == START + timedelta(seconds=20)
+        assert attempt.ended_at == LATER
+        in_flight = session.scalar(
+            text("SELECT in_flight FROM campaigns WHERE id = :id"), {"id": campaign}
+        )
+        assert in_flight == 0

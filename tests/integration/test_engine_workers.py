@@ -111,6 +111,7 @@ def _setup(client: TestClient, admin: Account, ledger: Path) -> None:
                 "jitter": 0.5,
                 "latency": LATENCY,
                 "lost_call_seconds": 1,
+                "talk_seconds": 0.5,
                 "ledger_path": str(ledger),
             },
         },
@@ -279,8 +280,9 @@ def _kill_one(db: Database, workers: Workers) -> tuple[str, dict[int, str], date
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(10)
     killed_at = datetime.now(UTC)
+    # Calls with no result yet (an answered call has its outcome: only its end is missing).
     open_calls = select(Attempt.id, Attempt.phone_number).where(
-        Attempt.worker_id == victim_id, Attempt.ended_at.is_(None)
+        Attempt.worker_id == victim_id, Attempt.ended_at.is_(None), Attempt.answered_at.is_(None)
     )
     with db.transaction() as session:
         in_flight = {attempt: number for attempt, number in session.execute(open_calls)}
@@ -297,10 +299,12 @@ def test_a_killed_worker_loses_nothing_and_dials_nothing_twice(
     survivor = workers.start()
     victim_id, in_flight, killed_at = _kill_one(db, workers)
     open_contacts = select(func.count()).select_from(Contact).where(Contact.state.in_(OPEN_STATES))
+    # A contact closes at its call's answer; the call's end follows.
+    open_attempts = select(func.count()).select_from(Attempt).where(Attempt.ended_at.is_(None))
     _wait(
-        lambda: _scalar(db, open_contacts) == 0,
+        lambda: _scalar(db, open_contacts) == 0 and _scalar(db, open_attempts) == 0,
         within=FINISH_WITHIN,
-        what="every contact to close",
+        what="every contact to close and every call to end",
         workers=workers,
     )
     survivor.send_signal(signal.SIGTERM)

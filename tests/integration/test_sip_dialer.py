@@ -235,7 +235,16 @@ def test_automated_plays_the_message_then_hangs_up(
     dialer = start_dialer(sip_options(far_end), clock)
     try:
         engine = make_engine(db, dialer, clock)
-        drive(engine, lambda: closed(db, campaign)() and closed(db, unplayable)(), within=30)
+        # Wait for every attempt to have its end, not only for the contacts to close.
+
+        def ended() -> bool:
+            return all(a.ended_at for made in attempts(db).values() for a in made)
+
+        drive(
+            engine,
+            lambda: closed(db, campaign)() and closed(db, unplayable)() and ended(),
+            within=30,
+        )
     finally:
         dialer.close()
     made = attempts(db)
@@ -246,9 +255,12 @@ def test_automated_plays_the_message_then_hangs_up(
     )
     assert played.ended_at is not None
     assert played.ended_at - played.sent_at >= timedelta(seconds=1)  # the whole message
+    # An Automated call is connected only once its message played out (issue 12 item 5): a
+    # callee who hangs up during it abandoned the call, though it was answered.
     gone = made["+14155550201"][0]
     assert gone.outcome is not None and gone.outcome.value == "customer_abandoned"
     assert gone.raw_result == "200 OK; the callee hung up (BYE) during the message"
+    assert gone.ended_at is not None
     refused = made["+14155550301"][0]
     assert refused.outcome is not None and refused.outcome.value == "network_error"
     assert refused.raw_result is not None and "8000 Hz mono" in refused.raw_result

@@ -439,3 +439,49 @@ def test_viewer_and_supervisor_read_but_cannot_write(
         ]
         assert [r.status_code for r in writes] == [403] * len(writes)
     assert client.get(url, headers=admin.headers).json() == strategy
+
+
+def test_strategy_of_a_started_campaign_cannot_be_edited(
+    client: TestClient, admin: Account, db: Database
+) -> None:
+    """Every edit is a 409 naming the started campaigns (not the stopped one); nothing changes.
+
+    A contact in flight holds the id of its next attempt: an attempt deleted underneath it
+    closed the contact as Retries Completed, so the strategy is frozen while any user runs.
+    """
+    strategy = _three_steps(client, admin)
+    url = f"{URL}/{strategy['id']}"
+    first, second, third = (a["id"] for a in strategy["attempts"])
+    for name in ("winter_calls", "spring_calls", "idle_calls"):
+        _campaign(db, strategy["id"], name=name, kind=CampaignType.AGENT)
+    campaigns = {
+        c["name"]: c["id"] for c in client.get("/api/v1/campaigns", headers=admin.headers).json()
+    }
+    for name in ("winter_calls", "spring_calls"):
+        started = client.post(f"/api/v1/campaigns/{campaigns[name]}/start", headers=admin.headers)
+        assert started.status_code == 200, started.text
+    edits = {
+        "rename": client.patch(url, json={"max_attempts": 2}, headers=admin.headers),
+        "add": client.post(f"{url}/attempts", json={"channel": "voice"}, headers=admin.headers),
+        "edit": client.patch(
+            f"{url}/attempts/{second}", json={"phone_slot": 3}, headers=admin.headers
+        ),
+        "delete attempt": client.delete(f"{url}/attempts/{second}", headers=admin.headers),
+        "reorder": client.put(
+            f"{url}/attempts/order",
+            json={"attempt_ids": [third, second, first]},
+            headers=admin.headers,
+        ),
+        "delete": client.delete(url, headers=admin.headers),
+    }
+    for edit, response in edits.items():
+        assert response.status_code == 409, (edit, response.text)
+        detail = response.json()["detail"]
+        assert "'spring_calls'" in detail and "'winter_calls'" in detail, (edit, detail)
+        assert "idle_calls" not in detail and "stop" in detail, (edit, detail)
+    assert client.get(url, headers=admin.headers).json() == strategy
+    for name in ("winter_calls", "spring_calls"):
+        client.post(f"/api/v1/campaigns/{campaigns[name]}/stop", headers=admin.headers)
+    edited = client.patch(f"{url}/attempts/{second}", json={"phone_slot": 3}, headers=admin.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["phone_slot"] == 3

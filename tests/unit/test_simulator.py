@@ -50,6 +50,12 @@ def dialer(clock: VirtualClock | None = None, **options: Any) -> SimulatorDialer
     return SimulatorDialer(SimulatorConfig(**options), clock or VirtualClock(T0))
 
 
+def firsts(results: list[Result]) -> list[Result]:
+    """Each call's outcome report: a connected call's answer (its end follows), or the one
+    result of a call that was not answered."""
+    return [r for r in results if r.answered or r.outcome is not Outcome.CONNECTED]
+
+
 def gateway(clock: VirtualClock | None = None, **options: Any) -> SimulatorSms:
     options.setdefault("seed", 1)
     return SimulatorSms(SmsSimulatorConfig(**options), clock or VirtualClock(T0))
@@ -82,8 +88,25 @@ def test_every_plan_code_gives_its_outcome_and_raw_status(
     # The plan wins even when the weights say every call connects.
     sim = dialer(outcomes={"busy": 1} if outcome is Outcome.CONNECTED else {"connected": 1})
     sim.dial([call(7, code)])
-    (result,) = sim.poll(LATER)
+    results = sim.poll(LATER)
+    (result,) = firsts(results)
     assert (result.attempt_id, result.outcome, result.raw) == (7, outcome, raw)
+    assert result.answered is (outcome is Outcome.CONNECTED)
+    assert len(results) == (2 if result.answered else 1)
+
+
+def test_a_connected_call_reports_its_answer_then_its_end_after_the_talk() -> None:
+    clock = VirtualClock(T0)
+    sim = dialer(clock, jitter=0, capacity=1, latency={"connected": 20}, talk_seconds=7200)
+    sim.dial([call(1, "200")])
+    answer = T0 + timedelta(seconds=20)
+    assert sim.poll(answer) == [Result(1, Outcome.CONNECTED, "200 OK", answer, answered=True)]
+    assert sim.capacity() == 0  # the line is held while the customer talks
+    end = answer + timedelta(hours=2)
+    assert sim.next_event() == end
+    assert sim.poll(end - timedelta(seconds=1)) == []
+    assert sim.poll(end) == [Result(1, Outcome.CONNECTED, "200 OK; hung up after 7200 s", end)]
+    assert sim.capacity() == 1
 
 
 def test_a_number_ending_999_never_gets_a_result_and_frees_its_line_later() -> None:
@@ -100,7 +123,7 @@ def test_a_number_ending_999_never_gets_a_result_and_frees_its_line_later() -> N
 def test_random_mix_matches_the_weights_over_ten_thousand_calls() -> None:
     sim = dialer(capacity=10_000, instant=True, seed=7)
     sim.dial([call(i, "123", prefix=i) for i in range(10_000)])
-    counts = Counter(r.outcome for r in sim.poll(T0))
+    counts = Counter(r.outcome for r in firsts(sim.poll(T0)))
     weights = SimulatorConfig().outcomes
     assert set(counts) == set(weights)
     for outcome, weight in weights.items():
@@ -139,10 +162,16 @@ def test_nothing_is_returned_before_it_is_due() -> None:
     assert sim.poll(T0 + timedelta(seconds=5)) == [
         Result(1, Outcome.BUSY, "486 Busy Here", T0 + timedelta(seconds=5))
     ]
-    # Latencies not given keep their default: a connected call lasts 60 s.
+    # Latencies not given keep their default: a connected call answers after 15 s and talks
+    # for 45 s.
+    assert sim.next_event() == T0 + timedelta(seconds=25)
+    assert sim.poll(T0 + timedelta(seconds=24)) == []
+    assert [r.answered for r in sim.poll(T0 + timedelta(seconds=25))] == [True]
     assert sim.next_event() == T0 + timedelta(seconds=70)
     assert sim.poll(T0 + timedelta(seconds=69)) == []
-    assert [r.attempt_id for r in sim.poll(T0 + timedelta(seconds=70))] == [2]
+    assert [(r.attempt_id, r.answered) for r in sim.poll(T0 + timedelta(seconds=70))] == [
+        (2, False)
+    ]
     assert sim.next_event() is None
 
 
@@ -158,7 +187,7 @@ def test_results_come_in_due_order_across_batches() -> None:
     sim = dialer(jitter=0)
     sim.dial([call(1, "200"), call(2, "486"), call(3, "480"), call(4, "404")])
     results = sim.poll(LATER)
-    assert [r.attempt_id for r in results] == [4, 2, 3, 1]
+    assert [r.attempt_id for r in results] == [4, 2, 1, 3, 1]  # 1: answered, then its end
     assert [r.at for r in results] == sorted(r.at for r in results)
 
 
@@ -186,7 +215,7 @@ def test_instant_mode_makes_everything_due_at_once() -> None:
     clock.advance(timedelta(minutes=1))
     sim.dial([call(1, "200"), call(2, "480"), call(3, "123")])
     assert sim.next_event() == T0 + timedelta(minutes=1)
-    results = sim.poll(clock.now())
+    results = firsts(sim.poll(clock.now()))
     assert [r.attempt_id for r in results] == [1, 2, 3]
     assert {r.at for r in results} == {clock.now()}
 
@@ -237,7 +266,7 @@ def test_dial_and_poll_from_several_threads_lose_nothing() -> None:
         t.join()
     done.set()
     watcher.join()
-    assert sorted(r.attempt_id for r in seen) == sorted(
+    assert sorted(r.attempt_id for r in firsts(seen)) == sorted(
         k * 1000 + i for k in range(4) for i in range(250)
     )
     assert sim.capacity() == 2000

@@ -322,3 +322,45 @@ def test_unknown_strategy_attempt_or_direction_is_an_error_page(
             follow_redirects=False,
         )
         assert stays.status_code == 303
+
+
+def test_strategy_of_a_running_campaign_is_shown_locked_and_refuses_posts(
+    client: TestClient, db: Database, admin: Account, login: Login
+) -> None:
+    """The controls are disabled with the reason on the page; posting anyway changes nothing
+    and answers the page with that reason; once the campaign stops the editor works again."""
+    campaign_id = make_campaign(db, "winter-calls")
+    listed = client.get("/api/v1/strategies", headers=admin.headers).json()
+    sid = next(s["id"] for s in listed if s["name"] == "strategy-winter-calls")
+    token = login(admin)
+    assert _add(client, token, sid).status_code == 303
+    assert _add(client, token, sid, channel="sms").status_code == 303
+    before = _strategy(client, admin, sid)
+    first, second = before["attempts"]
+    started = client.post(f"/api/v1/campaigns/{campaign_id}/start", headers=admin.headers)
+    assert started.status_code == 200
+    page = client.get(f"/strategies/{sid}").text
+    reason = "Used by running campaign(s) winter-calls: stop them to edit."
+    assert reason in page
+    fieldset = re.search(r"<fieldset class=\"editor\"([^>]*)>(.*)</fieldset>", page, re.S)
+    assert fieldset is not None and " disabled" in fieldset.group(1)
+    assert 'action="/strategies/' not in page.replace(fieldset.group(2), "")
+    for path, data in (
+        (f"/strategies/{sid}", {"name": "renamed", "max_attempts": "3"}),
+        (f"/strategies/{sid}/attempts", {"channel": "voice", "phone_slot": "2"}),
+        (f"/strategies/{sid}/attempts/{second['id']}/delete", {}),
+        (f"/strategies/{sid}/attempts/{second['id']}/move", {"direction": "up"}),
+        (f"/strategies/{sid}/delete", {}),
+    ):
+        refused = client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+        assert refused.status_code == 409, path
+        assert "used by running campaign(s) &#39;winter-calls&#39;: stop them to edit" in (
+            refused.text
+        ), path
+    edited = _edit(client, token, sid, first, phone_slot="2")
+    assert edited.status_code == 409
+    assert _strategy(client, admin, sid) == before
+    client.post(f"/api/v1/campaigns/{campaign_id}/stop", headers=admin.headers)
+    assert reason not in client.get(f"/strategies/{sid}").text
+    assert _edit(client, token, sid, first, phone_slot="2").status_code == 303
+    assert _strategy(client, admin, sid)["attempts"][0]["phone_slot"] == 2

@@ -51,9 +51,12 @@ def names_using(
     strategy_id: int | None = None,
     schedule_id: int | None = None,
     campaign_type: CampaignType | None = None,
+    running: bool | None = None,
 ) -> list[str]:
     """Names of the campaigns that use a strategy or a schedule, for "in use" messages."""
     query = select(Campaign.name)
+    if running is not None:
+        query = query.where(Campaign.running.is_(running))
     if strategy_id is not None:
         query = query.where(Campaign.strategy_id == strategy_id)
     if schedule_id is not None:

@@ -14,7 +14,7 @@ from outbound.campaigns.types import CampaignType
 from outbound.errors import Conflict, Invalid
 from outbound.models import Campaign, Schedule, Strategy
 from outbound.schedules.service import default_schedule
-from outbound.strategies.service import ensure_default_strategy, strategy_has_voice
+from outbound.strategies.service import ensure_default_strategy, lock_for_start, strategy_has_voice
 
 # A PATCH may set this one field to null (removing the CRM id); the others must keep a value.
 NULLABLE = frozenset({"crm_campaign_id"})
@@ -114,8 +114,13 @@ def delete_campaign(session: Session, campaign: Campaign) -> None:
 
 
 def start_campaign(session: Session, campaign: Campaign, *, now: datetime) -> Campaign:
-    """Idempotent: starting a running campaign keeps its original start time."""
+    """Idempotent: starting a running campaign keeps its original start time.
+
+    The strategy's row is taken first, so a start waits for an edit of that strategy in
+    progress and the edit, once it has the row, sees this campaign running and is refused.
+    """
     if not campaign.running:
+        lock_for_start(session, campaign.strategy_id)
         campaign.running = True
         campaign.started_at = now
         campaign.updated_at = now

@@ -4,6 +4,11 @@ The engine records an attempt as sent (and commits) before it hands the attempt 
 channel; a channel never retries a hand-over on its own. Results come back through
 ``poll``: each names the attempt, the canonical outcome and the raw result (SIP status,
 delivery receipt) to keep on the attempt.
+
+A voice call's outcome is known when it is answered, however long the call then lasts: a
+dialer reports it then (``answered=True``, ``at`` the answer) and reports the call's end
+later as a plain result (``at`` the end, ``raw`` how it ended; the outcome stays the one
+given at the answer). A call that ends unanswered gets a single plain result.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Result:
     # The peer's own id for the attempt (an SMSC's message id), kept on the attempt so a
     # late receipt can still find it after a restart.
     external_id: str | None = None
+    # The call was answered at ``at``: the outcome is known, the call goes on, its end follows.
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,10 @@ class AttemptOut(BaseModel):
     phone_slot: int
     phone_number: str
     sent_at: datetime
+    answered_at: datetime | None = Field(
+        default=None,
+        description="When the call was answered: its outcome is recorded then, its end follows",
+    )
     ended_at: datetime | None
     outcome: Outcome | None
     raw_result: str | None

@@ -1,7 +1,8 @@
 """Results from channels, and inbound SMS, applied to attempts and contacts.
 
 A result counts once: the attempt row is locked and a result for an attempt that already
-ended (a duplicate, or one that arrives after the contact went Dangling) changes no contact.
+took one (a duplicate, the end of an answered call, or one that arrives after the contact
+went Dangling) changes no contact; the last two are kept on the attempt (``later``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from outbound.dnc.optout import OptOutWords
 from outbound.dnc.service import add_number
 from outbound.engine import bulk, store
 from outbound.engine.decisions import Decision, decide
+from outbound.engine.later import record_later
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
 from outbound.models import Attempt, Contact, SmsReply
@@ -194,10 +196,13 @@ def _apply(
         session,
         [{"id": a.id, "outcome": a.outcome, "raw_result": a.raw_result} for a in touched.values()],
     )
+    late = record_later(
+        session, [r for r in results if first.get(r.attempt_id) is not r and r.outcome not in LATE]
+    )
     changed = _write(session, decided.values())
     store.release_in_flight(session, released)
     # Webhooks (nothing when no subscription): the results first, then the states.
-    outbox.attempts_ended(session, [*first, *touched], now=now)
+    outbox.attempts_ended(session, [*first, *touched, *late], now=now)
     outbox.contacts_changed(session, changed, now=now)
     return len(changed)
 
@@ -221,6 +226,8 @@ def _apply_first(
     contact waits for it); the write applies where the contact still waits for it."""
     by_id = {r.attempt_id: r for r in results}
     ended = store.end_attempts_pg(session, _ending(results))
+    ended_ids = {row[0] for row in ended}
+    late = record_later(session, [r for r in results if r.attempt_id not in ended_ids])
     cache: dict[tuple[int, int, int, Outcome], Decision | None] = {}
     released: Counter[int] = Counter()
     columns: dict[str, list[Any]] = {
@@ -260,17 +267,20 @@ def _apply_first(
     store.release_in_flight(session, released)
     # Webhooks (nothing when no subscription): the results first, then the states.
     if outbox.enabled(session):
-        outbox.attempts_ended(session, [row[0] for row in ended], now=now)
+        outbox.attempts_ended(session, [*(row[0] for row in ended), *late], now=now)
         outbox.contacts_changed(session, sorted(changed), now=now)
     return len(changed)
 
 
 def _ending(results: Sequence[Result]) -> dict[str, list[Any]]:
-    """The columns that end attempts with these results (each its attempt's first): the
-    peer's id for the attempt (an SMSC message id) only when one of them has one."""
+    """The columns that end attempts with these results (each its attempt's first; an
+    answer stamps ``answered_at`` instead of ``ended_at``): the peer's id for the attempt
+    (an SMSC message id) only when one of them has one."""
     columns: dict[str, list[Any]] = {
         "id": [r.attempt_id for r in results],
-        "ended_at": [r.at for r in results],
+        # An answer records the outcome while the call goes on; its end comes later.
+        "answered_at": [r.at if r.answered else None for r in results],
+        "ended_at": [None if r.answered else r.at for r in results],
         "outcome": [r.outcome for r in results],
         "raw_result": [r.raw[:255] for r in results],
     }

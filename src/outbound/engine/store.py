@@ -228,13 +228,14 @@ def claim_due(
 RETURNED_BY_END = ("id", "contact_id", "campaign_id", "strategy_position", "phone_number")
 
 
-# The first result of each attempt ends it, and the contact waiting for it is read in the
-# same round trip (PostgreSQL): the statement locks the attempts; the contacts are read as
-# they were before it (their update is guarded instead).
+# The first result of each attempt ends it (a call's answer records its outcome while the
+# call goes on: neither stamp is set before the first result), and the contact waiting for
+# it is read in the same round trip (PostgreSQL): the statement locks the attempts; the
+# contacts are read as they were before it (their update is guarded instead).
 END_AND_READ = """
 WITH ended AS (
     UPDATE attempts AS t SET {sets}{clause}
-    WHERE t.id = {key} AND t.ended_at IS NULL
+    WHERE t.id = {key} AND t.ended_at IS NULL AND t.answered_at IS NULL
     RETURNING t.id, t.contact_id, t.campaign_id, t.strategy_position, t.phone_number
 )
 SELECT ended.id, ended.contact_id, ended.campaign_id, ended.strategy_position,
@@ -244,7 +245,7 @@ FROM ended LEFT JOIN contacts AS c ON c.id = ended.contact_id
 RESULT_CONTACT_COLUMNS = tuple(column.key for column in RESULT_CONTACT)
 END_ONLY = """
 UPDATE attempts AS t SET {sets}{clause}
-WHERE t.id = {key} AND t.ended_at IS NULL
+WHERE t.id = {key} AND t.ended_at IS NULL AND t.answered_at IS NULL
 RETURNING t.id, t.contact_id, t.campaign_id, t.strategy_position, t.phone_number, t.number
 """
 # The decisions for contacts still waiting for the attempt that just ended (its number is
@@ -293,7 +294,11 @@ def end_attempts_reading_contacts(
         ended = bulk.update_columns(
             session,
             ATTEMPTS,
-            {**columns, "was_ended_at": [None] * len(columns["id"])},
+            {
+                **columns,
+                "was_ended_at": [None] * len(columns["id"]),
+                "was_answered_at": [None] * len(columns["id"]),
+            },
             returning=RETURNED_BY_END,
         )
         rows = result_contacts(session, [row[1] for row in ended])
@@ -425,7 +430,11 @@ def release_in_flight(session: Session, counts: Mapping[int, int]) -> None:
 def stale_attempts(session: Session, *, sent_before: datetime, limit: int) -> list[Attempt]:
     query = (
         select(Attempt)
-        .where(Attempt.ended_at.is_(None), Attempt.sent_at <= sent_before)
+        .where(
+            Attempt.ended_at.is_(None),
+            Attempt.answered_at.is_(None),
+            Attempt.sent_at <= sent_before,
+        )
         .order_by(Attempt.sent_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -544,4 +553,8 @@ def next_sms_expiry(session: Session, campaign_ids: Sequence[int]) -> datetime |
 
 
 def oldest_open_attempt(session: Session) -> datetime | None:
-    return session.scalar(select(func.min(Attempt.sent_at)).where(Attempt.ended_at.is_(None)))
+    """When the oldest attempt without any result was sent (an answered call has its result)."""
+    query = select(func.min(Attempt.sent_at)).where(
+        Attempt.ended_at.is_(None), Attempt.answered_at.is_(None)
+    )
+    return session.scalar(query)

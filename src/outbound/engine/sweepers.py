@@ -22,7 +22,8 @@ RECOVERED = "its worker stopped before a result came"  # the raw result it leave
 
 
 def sweep_dangling(db: Database, *, now: datetime, timeout: timedelta) -> int:
-    """Attempts sent longer ago than the timeout without a result: closed, never redialled."""
+    """Attempts sent longer ago than the timeout without any result (neither answered nor
+    ended): closed, never redialled. An answered call may go on for hours: it is not one."""
     with db.transaction() as session:
         stale = store.stale_attempts(session, sent_before=now - timeout, limit=BATCH)
         _end_all(session, stale, now=now, why=f"no result within {timeout}")
@@ -64,9 +65,11 @@ def _end_all(session: Session, attempts: list[Attempt], *, now: datetime, why: s
     released: Counter[int] = Counter()
     closed = []
     for attempt in attempts:
+        answered = attempt.answered_at is not None  # its answer released its place already
         if end_dangling(attempt, contacts.get(attempt.contact_id), now=now, why=why):
             closed.append(attempt.contact_id)
-        released[attempt.campaign_id] += 1
+        if not answered:
+            released[attempt.campaign_id] += 1
     store.release_in_flight(session, released)
     outbox.contacts_changed(session, closed, now=now)
 

@@ -55,8 +55,13 @@ def close(contact: Contact, state: ContactState, *, now: datetime) -> None:
 
 def end_dangling(attempt: Attempt, contact: Contact | None, *, now: datetime, why: str) -> bool:
     """No result will come for this attempt: close its contact as Dangling, never redial.
-    Returns whether the contact was closed (it was still waiting for this attempt)."""
+    Returns whether the contact was closed (it was still waiting for this attempt).
+
+    An answered call (its worker died mid-call) has its result already: only its end is
+    unknown, so it ends now and keeps its outcome."""
     attempt.ended_at = now
+    if attempt.answered_at is not None:
+        return False
     attempt.raw_result = why[:255]
     if (
         contact is not None

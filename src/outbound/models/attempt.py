@@ -15,12 +15,12 @@ from outbound.strategies.outcomes import Channel, Outcome
 class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
-        # Attempts still in a channel's hands: the dangling sweep and worker recovery.
+        # Attempts with no result at all (neither answered nor ended): the dangling sweep.
         Index(
             "ix_attempts_open",
             "sent_at",
-            sqlite_where=text("ended_at IS NULL"),
-            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL AND answered_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL AND answered_at IS NULL"),
         ),
     )
 
@@ -39,6 +39,9 @@ class Attempt(Base):
     phone_slot: Mapped[int] = mapped_column(Integer)
     phone_number: Mapped[str] = mapped_column(String(16), index=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A voice call's outcome is known when it is answered: recorded then; the call's end
+    # (``ended_at``) follows. An attempt with neither has no result yet (dangling sweep).
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
     raw_result: Mapped[str | None] = mapped_column(String(255))

@@ -1,7 +1,10 @@
 """Strategies and their ordered attempts: the rules of editing them.
 
-Positions are renumbered 1..n after every change. The (strategy, position) pair is unique
-in the database and checked row by row, so moves go through negative positions first.
+Positions are renumbered 1..n after every change. A strategy that a started campaign uses
+is not edited at all (409 naming the campaigns): a contact in flight holds the id of its next
+attempt, so a deleted or re-ordered attempt would close it or send it to the wrong step.
+The (strategy, position) pair is unique in the database and checked row by row, so moves go
+through negative positions first.
 """
 
 from __future__ import annotations
@@ -87,6 +90,36 @@ def create_strategy(
     return strategy
 
 
+def running_users(session: Session, strategy_id: int) -> list[str]:
+    """Names of the started campaigns that use a strategy: while any runs it is not edited."""
+    return names_using(session, strategy_id=strategy_id, running=True)
+
+
+def locked_message(strategy_name: str, campaigns: Sequence[str]) -> str:
+    """Why a strategy cannot be edited now: the API's 409 and the editor say the same."""
+    return (
+        f"strategy {strategy_name!r} is used by running campaign(s) {_quoted(campaigns)}: "
+        "stop them to edit it"
+    )
+
+
+def refuse_if_running(session: Session, strategy: Strategy) -> None:
+    """Conflict while a started campaign uses ``strategy``.
+
+    The caller holds the strategy's row lock (``get_strategy(for_update=True)``) and starting a
+    campaign takes the same row (``lock_for_start``), so a start cannot slip in between this
+    check and the edit's commit.
+    """
+    names = running_users(session, strategy.id)
+    if names:
+        raise Conflict(locked_message(strategy.name, names))
+
+
+def lock_for_start(session: Session, strategy_id: int) -> None:
+    """Take the strategy's row before a campaign using it starts: waits for an edit in progress."""
+    session.scalar(select(Strategy.id).where(Strategy.id == strategy_id).with_for_update(read=True))
+
+
 def update_strategy(
     session: Session,
     strategy: Strategy,
@@ -95,6 +128,7 @@ def update_strategy(
     description: str | None = None,
     max_attempts: int | None = None,
 ) -> Strategy:
+    refuse_if_running(session, strategy)
     if name is not None and name != strategy.name:
         if strategy.builtin:
             raise Conflict(
@@ -113,6 +147,7 @@ def update_strategy(
 def delete_strategy(session: Session, strategy: Strategy) -> None:
     if strategy.builtin:
         raise Conflict(f"the built-in {strategy.name} strategy cannot be deleted")
+    refuse_if_running(session, strategy)
     users = names_using(session, strategy_id=strategy.id)
     if users:
         raise Conflict(
@@ -139,6 +174,7 @@ def add_attempt(
     session: Session, strategy: Strategy, spec: AttemptIn, *, position: int | None = None
 ) -> StrategyAttempt:
     """Append, or insert at ``position``; gotos in ``spec`` name positions before the insert."""
+    refuse_if_running(session, strategy)
     ordered = _ordered(strategy)
     count = len(ordered)
     if count >= checks.MAX_STRATEGY_ATTEMPTS:
@@ -164,6 +200,7 @@ def update_attempt(
     session: Session, strategy: Strategy, attempt: StrategyAttempt, patch: AttemptUpdate
 ) -> StrategyAttempt:
     """Change the fields given; gotos name current positions."""
+    refuse_if_running(session, strategy)
     for field in ("channel", "phone_slot"):
         if field in patch.model_fields_set and getattr(patch, field) is None:
             raise Invalid(("body", field), f"{field} cannot be null")
@@ -226,6 +263,7 @@ def _patched_fields(attempt: StrategyAttempt, patch: AttemptUpdate, channel: Cha
 
 def delete_attempt(session: Session, strategy: Strategy, attempt: StrategyAttempt) -> None:
     """Refused while another attempt's goto points here; later attempts move up one."""
+    refuse_if_running(session, strategy)
     ordered = _ordered(strategy)
     referrers = [
         f"attempt {other.position} (id {other.id}) on {rule.outcome.value}"
@@ -249,6 +287,7 @@ def delete_attempt(session: Session, strategy: Strategy, attempt: StrategyAttemp
 
 def reorder_attempts(session: Session, strategy: Strategy, attempt_ids: Sequence[int]) -> None:
     """Put the attempts in the given order; goto rules keep pointing at the same attempts."""
+    refuse_if_running(session, strategy)
     loc = ("body", "attempt_ids")
     by_id = {a.id: a for a in strategy.attempts}
     repeated = sorted({i for i in attempt_ids if attempt_ids.count(i) > 1})

@@ -36,9 +36,10 @@ DEFAULT_WEIGHTS: dict[Outcome, float] = {
     Outcome.DECLINED: 0.03,
     Outcome.FAX: 0.02,
 }
-# Connected: ringing plus the conversation; no answer: the ring timeout.
+# Connected: ringing until the answer (the conversation is ``talk_seconds``); no answer:
+# the ring timeout.
 DEFAULT_LATENCY: dict[Outcome, float] = {
-    Outcome.CONNECTED: 60.0,
+    Outcome.CONNECTED: 15.0,
     Outcome.NO_ANSWER: 30.0,
     Outcome.BUSY: 3.0,
     Outcome.ANSWERING_MACHINE: 20.0,
@@ -78,6 +79,9 @@ class SimulatorConfig(_Common):
     latency: dict[Outcome, Seconds] = Field(default_factory=lambda: dict(DEFAULT_LATENCY))
     # How long a call that never answers (…999) holds a line before the dialer drops it.
     lost_call_seconds: Seconds = 120.0
+    # How long a connected call talks after its answer: the answer is reported when it
+    # happens, the end (which frees the line) this much later.
+    talk_seconds: Seconds = 45.0
 
     @field_validator("outcomes")
     @classmethod

@@ -1,4 +1,5 @@
-"""The simulated dialer: each call's result is decided at hand-over and due after its latency."""
+"""The simulated dialer: each call's result is decided at hand-over and due after its latency;
+a connected call reports its answer, then its end after ``talk_seconds``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from outbound.channels.simulator.config import SimulatorConfig
 from outbound.channels.simulator.lines import SimulatedLines
 from outbound.channels.simulator.plan import WeightedOutcomes, voice_fate
 from outbound.engine.clock import Clock
+from outbound.strategies.outcomes import Outcome
 
 
 class SimulatorDialer(SimulatedLines):
@@ -41,7 +43,16 @@ class SimulatorDialer(SimulatedLines):
             return
         outcome, raw = fate
         due = now + self._delay(self._config.latency[outcome], rng)
-        self._agenda.add(due, Result(call.attempt_id, outcome, raw, due), final=True)
+        if outcome is not Outcome.CONNECTED:
+            self._agenda.add(due, Result(call.attempt_id, outcome, raw, due), final=True)
+            return
+        # Answered: the outcome now, the end after the conversation (it frees the line).
+        self._agenda.add(
+            due, Result(call.attempt_id, outcome, raw, due, answered=True), final=False
+        )
+        end = due + self._delay(self._config.talk_seconds, rng)
+        talk = f"{raw}; hung up after {(end - due).total_seconds():.0f} s"
+        self._agenda.add(end, Result(call.attempt_id, outcome, talk, end), final=True)
 
     def poll(self, now: datetime) -> list[Result]:
         with self._lock:

@@ -1,7 +1,9 @@
 """Strategy editor: the list, one strategy with its ordered attempts and per-outcome rules.
 
 Any user reads; an administrator writes. Every action is a plain form POST answered by a
-redirect (or the page again with the errors by their fields, status 422). Inputs are named
+redirect (or the page again with the errors by their fields, status 422). While a started
+campaign uses the strategy every control is disabled with the reason shown, and a form posted
+anyway gets the page again with that reason (409). Inputs are named
 by their path in the API's body (``rules.busy.delay_minutes``), so the schemas' and the
 service's error locations land on the input that holds the wrong value.
 """
@@ -215,9 +217,11 @@ def _page(
     shown: dict[str, forms.FormState] | None = None,
     *,
     done: str | None = None,
+    refused: str | None = None,
     status_code: int = 200,
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id)
+    running = service.running_users(session, strategy.id)
     shown = shown or {}
     attempts = sorted(strategy.attempts, key=lambda a: a.position)
     positions = {a.id: a.position for a in attempts}
@@ -238,11 +242,23 @@ def _page(
         "add": shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new"),
         "delete_form": shown.get("del") or forms.FormState(prefix="del"),
         "used_by": names_using(session, strategy_id=strategy.id),
+        "locked": ", ".join(running),
+        "refused": refused,
         "done_key": done or request.query_params.get("done", ""),
         "done": DONE,
         **_common(),
     }
     return render(request, "strategies/detail.html", context, status_code=status_code)
+
+
+def _locked(request: Request, session: Session, strategy: Strategy) -> Response | None:
+    """The page again with the reason (409) when a started campaign uses the strategy: its
+    controls were disabled, so a post is a stale page or a hand-made request."""
+    running = service.running_users(session, strategy.id)
+    if not running:
+        return None
+    message = service.locked_message(strategy.name, running)
+    return _page(request, session, strategy.id, refused=message, status_code=409)
 
 
 @router.get("/strategies/{strategy_id}")
@@ -257,6 +273,8 @@ def update(
     request: Request, strategy_id: IdPath, _caller: AdminPost, data: Form, session: DbSession
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     form = forms.FormState.submitted(data, STRATEGY_FIELDS, prefix="s")
     payload = form.bind(StrategyUpdate, STRATEGY_FIELDS)
     if payload is not None:
@@ -277,6 +295,8 @@ def delete(
     request: Request, strategy_id: IdPath, _caller: AdminPost, session: DbSession
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     form = forms.FormState(prefix="del")
     with form.catching(session):
         service.delete_strategy(session, strategy)
@@ -320,6 +340,8 @@ def add_attempt(
     request: Request, strategy_id: IdPath, _caller: AdminPost, data: Form, session: DbSession
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     raw_channel = data.get("channel")
     channel = _channel(raw_channel if isinstance(raw_channel, str) else None)
     form, body = _attempt_form(data, "new", rules_of=channel)
@@ -344,6 +366,8 @@ def update_attempt(
     session: DbSession,
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     attempt = service.get_attempt(strategy, attempt_id)
     raw_channel = data.get("channel")
     channel = _channel(raw_channel if isinstance(raw_channel, str) else None)
@@ -376,6 +400,8 @@ def delete_attempt(
     session: DbSession,
 ) -> Response:
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     attempt = service.get_attempt(strategy, attempt_id)
     form = forms.FormState(prefix=f"a{attempt_id}")
     with form.catching(session):
@@ -397,6 +423,8 @@ def move_attempt(
 ) -> Response:
     """Swap an attempt with its neighbour (``direction`` up or down); gotos keep targets."""
     strategy = service.get_strategy(session, strategy_id, for_update=True)
+    if (locked := _locked(request, session, strategy)) is not None:
+        return locked
     attempt = service.get_attempt(strategy, attempt_id)
     order: list[StrategyAttempt] = sorted(strategy.attempts, key=lambda a: a.position)
     index = order.index(attempt)
