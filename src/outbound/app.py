@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from outbound import __version__
 from outbound.api.errors import install_error_handlers
+from outbound.api.limits import BodyGate
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
@@ -47,6 +48,7 @@ def _lifespan(
                 clock=clock,
                 folder_poll=watcher.poll_once,
                 chunk_rows=config.import_chunk_rows,
+                uploads_dir=config.data_dir / "uploads",
             )
             runner.start()
         app.state.import_runner = runner
@@ -89,6 +91,7 @@ def create_app(
     app.state.config = config
     app.state.db = database
     install_error_handlers(app)
+    app.add_middleware(BodyGate)  # the token and the size, before any body is read
     app.include_router(build_v1_router())
 
     @app.get("/health", tags=["health"])

@@ -15,9 +15,11 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from outbound.db.engine import Database
 from outbound.imports import service
+from outbound.imports.uploads import discard_finished
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,10 @@ class ImportRunner:
         idle_seconds: float = 1.0,
         stale_after: timedelta = STALE_AFTER,
         chunk_rows: int = service.CHUNK_ROWS,
+        uploads_dir: Path | None = None,
     ) -> None:
-        """``folder_poll`` scans the watched folder and returns seconds until the next scan."""
+        """``folder_poll`` scans the watched folder and returns seconds until the next scan;
+        the files of finished jobs uploaded into ``uploads_dir`` are deleted."""
         self.db = db
         self.clock = clock
         self.worker_id = new_worker_id()
@@ -51,6 +55,7 @@ class ImportRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._current: int | None = None
+        self._uploads_dir = uploads_dir
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="imports", daemon=True)
@@ -91,6 +96,9 @@ class ImportRunner:
             finally:
                 self._current = None
             ran += 1
+        if self._uploads_dir is not None:
+            with self.db.transaction() as session:
+                discard_finished(session, self._uploads_dir)
         return ran
 
     def _loop(self) -> None:

@@ -53,6 +53,8 @@ class SettingsOut(BaseModel):
     dangling_timeout_minutes: int = 60
     default_sms_expiry_minutes: int = 1440
     default_region: str = "US"
+    max_upload_bytes: int = 100 * 2**20  # a contact file; larger uploads get a 413
+    max_json_body_bytes: int = 8 * 2**20  # any other request body (a 10,000-contact batch fits)
     dialer: DialerConnection = Field(default_factory=DialerConnection)
     sms_gateway: SmsGatewayConnection = Field(default_factory=SmsGatewayConnection)
 
@@ -69,6 +71,8 @@ class SettingsUpdate(BaseModel):
     dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
     default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
     default_region: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = None
+    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = None
     dialer: DialerConnection | None = None
     sms_gateway: SmsGatewayConnection | None = None
 
