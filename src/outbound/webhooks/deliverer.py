@@ -277,19 +277,3 @@ class Deliverer:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._http.close()
-
-
-class DelivererThread:
-    """The deliverer as a daemon thread of ``serve`` or ``worker``."""
-
-    def __init__(self, db: Database, *, policy: Policy | None = None) -> None:
-        self.deliverer = Deliverer(db, policy=policy)
-        self._thread = threading.Thread(target=self.deliverer.run, name="webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self.deliverer.stop()
-        self._thread.join(timeout)
-        self.deliverer.close()
