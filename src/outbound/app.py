@@ -8,18 +8,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from outbound import __version__
 from outbound.api.errors import install_error_handlers
+from outbound.api.limits import BodyGate
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
-from outbound.engine.service import EngineThread, timing_from
+from outbound.engine.service import build_engine, timing_from
+from outbound.engine.worker import Engine
+from outbound.health.endpoints import router as health_router
+from outbound.health.supervisor import PartStatus, Supervised, off, within
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
 from outbound.web.router import install_web
-from outbound.webhooks.deliverer import DelivererThread
+from outbound.webhooks.deliverer import Deliverer
 
 DESCRIPTION = """
 Outbound campaign manager for contact centres.
@@ -39,37 +42,50 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner = None
+        parts: list[Supervised[Any]] = []
+        reports: dict[str, Callable[[], PartStatus]] = {}
+        app.state.parts = reports
+        app.state.import_runner = None
+        db: Database = app.state.db
         if background:
-            watcher = FolderWatcher(app.state.db, clock=clock)
+            watcher = FolderWatcher(db, clock=clock)
             runner = ImportRunner(
-                app.state.db,
+                db,
                 clock=clock,
                 folder_poll=watcher.poll_once,
                 chunk_rows=config.import_chunk_rows,
+                uploads_dir=config.data_dir / "uploads",
             )
-            runner.start()
-        app.state.import_runner = runner
-        engine = (
-            EngineThread(app.state.db, timing=timing_from(config))
-            if background and config.engine
-            else None
-        )
-        # The webhook deliverer runs wherever the engine runs (it writes the events).
-        deliverer = DelivererThread(app.state.db) if engine is not None else None
-        if engine is not None:
-            engine.start()
-        if deliverer is not None:
-            deliverer.start()
+            app.state.import_runner = runner
+            imports = Supervised("import_worker", lambda: runner)
+            parts.append(imports)
+            reports["import_worker"] = imports.status
+            reports["folder_watcher"] = within(
+                imports, "folder_watcher", lambda: runner.folder_failing
+            )
+        if background and config.engine:
+            timing = timing_from(config)
+            parts.append(
+                Supervised(
+                    "engine", lambda: build_engine(db, timing=timing), close=Engine.close_channels
+                )
+            )
+            # The webhook deliverer runs wherever the engine runs (it writes the events).
+            parts.append(
+                Supervised("webhook_deliverer", lambda: Deliverer(db), close=Deliverer.close)
+            )
+            reports |= {part.name: part.status for part in parts[-2:]}
+        else:
+            reports |= {name: off(name) for name in ("engine", "webhook_deliverer")}
+        if not background:
+            reports |= {name: off(name) for name in ("import_worker", "folder_watcher")}
+        for part in parts:
+            part.start()
         try:
             yield
         finally:
-            if deliverer is not None:
-                deliverer.stop()
-            if engine is not None:
-                engine.stop()
-            if runner is not None:
-                runner.stop()
+            for part in reversed(parts):
+                part.stop()
 
     return lifespan
 
@@ -89,14 +105,9 @@ def create_app(
     app.state.config = config
     app.state.db = database
     install_error_handlers(app)
+    app.add_middleware(BodyGate)  # the token and the size, before any body is read
     app.include_router(build_v1_router())
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness and database reachability; needs no token."""
-        with database.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "database": database.dialect, "version": __version__}
-
+    app.include_router(health_router)
     install_web(app)  # the web UI at /, after the API's error handlers (it wraps them)
     return app

@@ -72,23 +72,34 @@ def worker() -> None:
     like; SQLite: one in all)."""
     import logging
     import signal
+    import threading
 
     from outbound.engine.service import build_engine, timing_from
-    from outbound.webhooks.deliverer import DelivererThread
+    from outbound.engine.worker import Engine
+    from outbound.health.supervisor import Supervised
+    from outbound.webhooks.deliverer import Deliverer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = Config()
     db = _database(config)
-    engine = build_engine(db, timing=timing_from(config))
-    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
-    signal.signal(signal.SIGINT, lambda *_: engine.stop())
-    typer.echo(f"worker {engine.worker_id} running on {db.dialect}")
-    deliverer = DelivererThread(db)  # webhooks: several processes share the outbox
+    timing = timing_from(config)
+    # Both restart themselves with backoff when they die (a database refusing writes).
+    engine = Supervised(
+        "engine", lambda: build_engine(db, timing=timing), close=Engine.close_channels
+    )
+    deliverer = Supervised("webhook_deliverer", lambda: Deliverer(db), close=Deliverer.close)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    typer.echo(f"worker running on {db.dialect}")
+    engine.start()
     deliverer.start()
     try:
-        engine.run()
+        while not stopping.wait(1.0):
+            pass
     finally:
         deliverer.stop()
+        engine.stop()
 
 
 @app.command("import")

@@ -24,6 +24,8 @@ class Config(BaseSettings):
     session_hours: float = 12.0
     login_free_failures: int = 5
     login_max_delay_seconds: int = 900
+    # Failed log-ins from one client address (any user names) before it is slowed down.
+    login_address_free_failures: int = 20
     # Rows per import transaction: the unit of progress and of resumption after a crash.
     import_chunk_rows: int = 20_000
     # Run the dialing engine inside `outbound serve` (one engine is enough on SQLite;

@@ -156,3 +156,21 @@ def test_health_needs_no_token_and_reports_the_database(client: TestClient) -> N
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["database"] in {"sqlite", "postgresql"}
+
+
+def test_user_update_refuses_loose_booleans(client: TestClient, admin: Account) -> None:
+    """``"no"`` or ``0`` for is_active is a 422 naming the field; the account stays active."""
+    created = client.post(
+        f"{API}/users",
+        json={"username": "loose-bool", "password": "right-password", "role": "viewer"},
+        headers=admin.headers,
+    )
+    user_id = created.json()["id"]
+    for loose in ("no", 0, "false", "0"):
+        r = client.patch(f"{API}/users/{user_id}", json={"is_active": loose}, headers=admin.headers)
+        assert r.status_code == 422, (loose, r.text)
+        assert r.json()["detail"][0]["field"] == "is_active"
+    shown = client.get(f"{API}/users/{user_id}", headers=admin.headers).json()
+    assert shown["is_active"] is True
+    ok = client.patch(f"{API}/users/{user_id}", json={"is_active": False}, headers=admin.headers)
+    assert ok.status_code == 200 and ok.json()["is_active"] is False

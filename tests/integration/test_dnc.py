@@ -246,3 +246,32 @@ def test_is_listed_and_idempotent_add_number(db: Database, campaign: int) -> Non
         assert service.is_listed(session, numbers, campaign) == {e164(1), e164(2)}
         assert service.is_listed(session, numbers, other) == {e164(1)}
         assert service.is_listed(session, [], campaign) == set()
+
+
+def test_campaign_is_named_as_in_the_rest_of_the_api(
+    client: TestClient, supervisor: Account, viewer: Account, campaign: int
+) -> None:
+    """A body names the campaign by its id as a JSON number (as ``campaign_id`` in every
+    answer and in webhooks), by the same digits as a string, or as ``crm:<id>``."""
+    by_number = post(client, supervisor, number=e164(1), campaign=campaign)
+    assert by_number.status_code == 201, by_number.text
+    assert by_number.json()["campaign_id"] == campaign
+    by_field = client.post(
+        URL, json={"number": e164(2), "campaign_id": campaign}, headers=supervisor.headers
+    )
+    assert by_field.status_code == 201, by_field.text
+    assert by_field.json()["campaign_id"] == campaign
+    bulk = client.post(
+        f"{URL}/bulk", json={"numbers": [e164(3)], "campaign": campaign}, headers=supervisor.headers
+    )
+    assert bulk.status_code == 200, bulk.text
+    listed = client.get(URL, params={"campaign": "crm:CRM-A"}, headers=viewer.headers).json()
+    assert {e["number"] for e in listed["items"]} == {e164(1), e164(2), e164(3)}
+    # The same number again on the same list, named the other way, is the same entry.
+    assert post(client, supervisor, number=e164(1), campaign="crm:CRM-A").status_code == 409
+    for bad in (True, 0, -4, 2**40):
+        r = post(client, supervisor, number=e164(4), campaign=bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["detail"][0]["field"] == "campaign"
+    missing = post(client, supervisor, number=e164(4), campaign=campaign + 1000)
+    assert missing.status_code == 404 and "not found" in missing.json()["detail"]

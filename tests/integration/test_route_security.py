@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Account
 
-PUBLIC = {("GET", "/health"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login")}
 # A viewer may still manage their own account: log out, change the password, own tokens.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/logout"),

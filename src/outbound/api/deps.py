@@ -16,6 +16,7 @@ from outbound.errors import Forbidden, Unauthorized
 from outbound.models import User
 from outbound.users import service as users
 from outbound.users.roles import Role, role_allows
+from outbound.users.throttle import Policy, Throttle
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A log-in or API token")
 
@@ -28,6 +29,21 @@ def get_database(request: Request) -> Database:
 def get_config(request: Request) -> Config:
     config: Config = request.app.state.config
     return config
+
+
+def get_throttle(request: Request) -> Throttle:
+    """The log-in throttle, with the limits of the process configuration."""
+    config = get_config(request)
+    policy = Policy(
+        user_free=config.login_free_failures,
+        address_free=config.login_address_free_failures,
+        max_delay=config.login_max_delay_seconds,
+    )
+    return Throttle(get_database(request), policy)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:

@@ -1,16 +1,21 @@
-"""Exception handlers: every error leaves as JSON with a 4xx status naming the cause."""
+"""Exception handlers: every error leaves as JSON naming the cause (4xx for the request's
+fault, 503/507 for the database's, a JSON 500 for anything unforeseen, never plain text)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from outbound.db.faults import classify, describe
 from outbound.errors import DomainError, Invalid, TooManyRequests, Unauthorized
+
+log = logging.getLogger(__name__)
 
 
 def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -77,8 +82,31 @@ async def _on_data_error(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_database(_request: Request, exc: Exception) -> JSONResponse:
+    fault = classify(exc)
+    if fault is None:
+        return await _on_unexpected(_request, exc)
+    status, detail = describe(fault, exc)
+    log.warning("database fault (%s): %s", fault.value, detail)
+    headers = {"Retry-After": "30"} if status == 503 else {}
+    return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # Starlette logs the exception after this answer; the client gets JSON, as promised.
+    fault = classify(exc)
+    if fault is not None:
+        return await _on_database(_request, exc)
+    return JSONResponse(
+        status_code=500,
+        content={"detail": f"internal error ({type(exc).__name__}); it has been logged"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(DataError, _on_data_error)
+    app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(Exception, _on_unexpected)

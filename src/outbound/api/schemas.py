@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 T = TypeVar("T")
 
@@ -74,3 +81,32 @@ def no_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(no_nul)
+
+
+def _campaign_ref(value: object) -> object:
+    """A body's campaign reference in the paths' terms: its id (a JSON number or the same
+    digits as a string) or ``crm:<crm_campaign_id>``; kept as the path form for ``get_by_ref``."""
+    if isinstance(value, bool):
+        raise ValueError("a campaign is its id or crm:<crm_campaign_id>, not a boolean")
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_ID:
+            raise ValueError(f"a campaign id is between 1 and {MAX_ID}")
+        return str(value)
+    return value
+
+
+CAMPAIGN_REF_HELP = 'The campaign\'s id, or its CRM id written "crm:<crm_campaign_id>"'
+CampaignRefValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=140),
+    BeforeValidator(_campaign_ref),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                {"type": "string", "minLength": 1, "maxLength": 140},
+            ],
+            "description": CAMPAIGN_REF_HELP,
+        }
+    ),
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -30,7 +30,17 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    event.listen(engine, "handle_error", _read_only_is_stale)
+    return engine
+
+
+def _read_only_is_stale(context: ExceptionContext) -> None:
+    """A PostgreSQL session that refuses writes (the server was demoted to a standby, or the
+    database set ``default_transaction_read_only``) stays so for its life: treat it like a
+    lost connection, so the pool opens fresh sessions that see the server as it is now."""
+    if getattr(context.original_exception, "sqlstate", None) == "25006":
+        context.is_disconnect = True
 
 
 class Database:

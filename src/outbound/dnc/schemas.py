@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, Field, StringConstraints
 
-from outbound.api.schemas import MAX_BIG_ID, NoNul, Strict
+from outbound.api.schemas import MAX_BIG_ID, CampaignRefValue, NoNul, Strict
 from outbound.models import DncEntry
 
 MAX_BULK = 100_000
@@ -20,6 +20,12 @@ CampaignRef = Annotated[
     StringConstraints(min_length=1, max_length=140),
     Field(description="A campaign id, or crm:<crm_campaign_id>; absent for the global list"),
 ]
+# In bodies the campaign is named as everywhere else: its id (a number, as in
+# ``campaign_id`` of the answers and of webhooks) or ``crm:<crm_campaign_id>``.
+BodyCampaign = Annotated[
+    CampaignRefValue | None,
+    Field(default=None, validation_alias=AliasChoices("campaign", "campaign_id")),
+]
 Note = Annotated[str, StringConstraints(max_length=255), NoNul]
 
 
@@ -30,13 +36,13 @@ class DncScope(StrEnum):
 
 class DncCreate(Strict):
     number: RawNumber
-    campaign: CampaignRef | None = None
+    campaign: BodyCampaign
     note: Note = ""
 
 
 class DncBulkCreate(Strict):
     numbers: Annotated[list[RawNumber], Field(max_length=MAX_BULK)]
-    campaign: CampaignRef | None = None
+    campaign: BodyCampaign
     note: Note = ""
 
 

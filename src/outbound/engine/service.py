@@ -4,7 +4,6 @@ standalone ``outbound worker`` process use the same code."""
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from outbound.channels.registry import build_dialer, build_sms_gateway
@@ -46,20 +45,3 @@ def build_engine(
         worker_id=worker_id,
         connections=Connections.of(settings),  # a change in the settings reaches it
     )
-
-
-class EngineThread:
-    """The engine as a daemon thread of the web service."""
-
-    def __init__(self, db: Database, *, timing: Timing | None = None) -> None:
-        self.engine = build_engine(db, timing=timing)
-        self._thread = threading.Thread(target=self.engine.run, name="engine", daemon=True)
-
-    def start(self) -> None:
-        log.info("engine %s starting", self.engine.worker_id)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.engine.stop()
-        self._thread.join(timeout)
-        self.engine.close_channels()

@@ -93,6 +93,7 @@ class Engine:
         self.timing = timing or Timing()
         self.fair = FairShare()
         self.stop_event = threading.Event()
+        self.failing: str | None = None  # the last round's error, None once a round works
         self._running: dict[int, CampaignRuntime] = {}
         self._others: dict[int, CampaignRuntime] = {}  # stopped, whose results still arrive
         self._pacing_wait: datetime | None = None
@@ -346,15 +347,24 @@ class Engine:
             while not self.stop_event.is_set() and not (until and until()):
                 try:
                     wake = self.step()
-                except Exception:
+                    self.failing = None
+                except Exception as exc:
                     log.exception("engine step failed; retrying")
+                    self.failing = f"{type(exc).__name__}: {exc}"[:500]
                     wake = self.clock.now() + timedelta(seconds=1)
                 self.clock.sleep_until(wake, wake=self.stop_event)
         finally:
+            self._sign_off()
+
+    def _sign_off(self) -> None:
+        """Mark this worker stopped; a database that refuses it must not hide why it stopped."""
+        try:
             with self.db.transaction() as session:
                 worker = session.get(Worker, self.worker_id)
                 if worker is not None:
                     worker.stopped_at = self.clock.now()
+        except Exception:
+            log.exception("engine %s could not record its stop", self.worker_id)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -15,9 +15,11 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from outbound.db.engine import Database
 from outbound.imports import service
+from outbound.imports.uploads import discard_finished
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,10 @@ class ImportRunner:
         idle_seconds: float = 1.0,
         stale_after: timedelta = STALE_AFTER,
         chunk_rows: int = service.CHUNK_ROWS,
+        uploads_dir: Path | None = None,
     ) -> None:
-        """``folder_poll`` scans the watched folder and returns seconds until the next scan."""
+        """``folder_poll`` scans the watched folder and returns seconds until the next scan;
+        the files of finished jobs uploaded into ``uploads_dir`` are deleted."""
         self.db = db
         self.clock = clock
         self.worker_id = new_worker_id()
@@ -51,9 +55,13 @@ class ImportRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._current: int | None = None
+        self._uploads_dir = uploads_dir
+        # The last round's error (None once a round works), for the health report.
+        self.failing: str | None = None
+        self.folder_failing: str | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="imports", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="imports", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
@@ -91,16 +99,28 @@ class ImportRunner:
             finally:
                 self._current = None
             ran += 1
+        if self._uploads_dir is not None:
+            with self.db.transaction() as session:
+                discard_finished(session, self._uploads_dir)
         return ran
 
-    def _loop(self) -> None:
+    def run(self) -> None:
+        """The worker loop, until ``stop``: a failed round is reported and tried again."""
         next_folder_poll = time.monotonic()
         while not self._stop.is_set():
-            try:
-                if self._folder_poll is not None and time.monotonic() >= next_folder_poll:
+            if self._folder_poll is not None and time.monotonic() >= next_folder_poll:
+                try:
                     next_folder_poll = time.monotonic() + self._folder_poll()
+                    self.folder_failing = None
+                except Exception as exc:  # the job rows say what happened to each file
+                    log.exception("watched folder round failed")
+                    self.folder_failing = f"{type(exc).__name__}: {exc}"[:500]
+                    next_folder_poll = time.monotonic() + self._idle
+            try:
                 self.run_pending()
-            except Exception:  # keep the thread alive; the job row says what happened
+                self.failing = None
+            except Exception as exc:  # keep the thread alive; the job row says what happened
                 log.exception("import round failed")
+                self.failing = f"{type(exc).__name__}: {exc}"[:500]
             self._wake.wait(self._idle)
             self._wake.clear()

@@ -11,8 +11,12 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from outbound.errors import Invalid
 from outbound.imports.reader import SNIFF_BYTES, FileRejected, check_text
+from outbound.models import ImportJob, ImportSource, ImportStatus
 
 ALLOWED_SUFFIXES = (".csv", ".txt")
 COPY_CHUNK = 1024 * 1024
@@ -48,3 +52,26 @@ def store_upload(upload: Upload, folder: Path) -> Path:
         out.write(head)
         shutil.copyfileobj(upload.file, out, COPY_CHUNK)
     return target
+
+
+def discard_finished(session: Session, folder: Path) -> int:
+    """Delete the files of finished upload jobs (kept forever before); returns how many.
+
+    The job keeps its counts and its rejected rows (the report is built from those), so
+    nothing a user can ask for is lost. Only files inside the uploads ``folder`` are ever
+    deleted: a CLI import points at the user's own file, a folder job is archived instead.
+    """
+    done = select(ImportJob).where(
+        ImportJob.source == ImportSource.UPLOAD,
+        ImportJob.status.in_([ImportStatus.COMPLETED, ImportStatus.FAILED]),
+        ImportJob.stored_path.is_not(None),
+    )
+    root = folder.resolve()
+    removed = 0
+    for job in session.scalars(done.limit(100)):
+        path = Path(job.stored_path or "")
+        if path.resolve().parent == root:
+            path.unlink(missing_ok=True)
+            removed += 1
+        job.stored_path = None
+    return removed

@@ -5,6 +5,7 @@ from outbound.models.campaign import Campaign
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
 from outbound.models.dnc import DncEntry
 from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
+from outbound.models.login_throttle import LoginThrottle
 from outbound.models.schedule import Schedule, ScheduleBlackout, ScheduleWindow
 from outbound.models.setting import Setting
 from outbound.models.sms_inbox import SmsInbox
@@ -27,6 +28,7 @@ __all__ = [
     "ImportReject",
     "ImportSource",
     "ImportStatus",
+    "LoginThrottle",
     "Schedule",
     "ScheduleBlackout",
     "ScheduleWindow",

@@ -65,6 +65,8 @@ class SettingsOut(BaseModel):
     default_sms_expiry_minutes: int = 1440
     default_region: str = "US"
     opt_out_words: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_WORDS))
+    max_upload_bytes: int = 100 * 2**20  # a contact file; larger uploads get a 413
+    max_json_body_bytes: int = 8 * 2**20  # any other request body (a 10,000-contact batch fits)
     dialer: DialerConnection = Field(default_factory=DialerConnection)
     sms_gateway: SmsGatewayConnection = Field(default_factory=SmsGatewayConnection)
 
@@ -84,6 +86,8 @@ class SettingsUpdate(BaseModel):
     opt_out_words: (
         Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | None
     ) = None
+    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = None
+    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = None
     dialer: DialerConnection | None = None
     sms_gateway: SmsGatewayConnection | None = None
 

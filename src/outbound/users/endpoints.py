@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from outbound.api.deps import (
@@ -12,12 +12,13 @@ from outbound.api.deps import (
     CurrentUser,
     DbSession,
     bearer_scheme,
+    client_address,
     get_config,
+    get_throttle,
     now_utc,
 )
 from outbound.api.schemas import IdPath
 from outbound.config import Config
-from outbound.errors import Unauthorized
 from outbound.users import service
 from outbound.users.schemas import (
     ApiTokenCreate,
@@ -37,20 +38,24 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @auth_router.post("/login", response_model=TokenOut)
 def login(
-    body: LoginIn, session: DbSession, config: Annotated[Config, Depends(get_config)]
+    body: LoginIn,
+    session: DbSession,
+    request: Request,
+    config: Annotated[Config, Depends(get_config)],
 ) -> TokenOut:
-    """Exchange a user name and password for a bearer token valid for a working day."""
-    try:
-        token, expires = service.login(
-            session,
-            username=body.username,
-            password=body.password,
-            now=now_utc(),
-            session_hours=config.session_hours,
-        )
-    except Unauthorized:
-        session.commit()  # keep the failure count: it drives the throttle
-        raise
+    """Exchange a user name and password for a bearer token valid for a working day.
+
+    Failed log-ins are counted per account and per client address; past the free ones the
+    answer is 429 with ``Retry-After`` (seconds) and a detail saying how long to wait."""
+    token, expires = service.login(
+        session,
+        username=body.username,
+        password=body.password,
+        address=client_address(request),
+        throttle=get_throttle(request),
+        now=now_utc(),
+        session_hours=config.session_hours,
+    )
     return TokenOut(access_token=token, expires_at=expires)
 
 

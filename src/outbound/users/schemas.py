@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from outbound.api.schemas import Strict
 from outbound.users.roles import Role
@@ -45,7 +45,7 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None  # "no" or 0 is a 422, never a silent False
     password: Password | None = None
 
 

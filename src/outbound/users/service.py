@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from outbound.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from outbound.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from outbound.models import ApiToken, TokenKind, User
 from outbound.users import security
 from outbound.users.roles import Role
-
-# Throttle: the first few failures are free; after that each one doubles the wait.
-FREE_FAILURES = 5
-MAX_DELAY_SECONDS = 900
+from outbound.users.throttle import Throttle, clear_throttle, forgive, user_key
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -69,8 +65,7 @@ def update_user(
             _revoke_all(session, user, now)
     if password is not None:
         user.password_hash = security.hash_password(password)
-        user.failed_logins = 0
-        user.login_blocked_until = None
+        clear_throttle(session, user_key(user.id))
     session.flush()
     return user
 
@@ -90,28 +85,29 @@ def change_own_password(session: Session, user: User, *, current: str, new: str)
 
 
 def login(
-    session: Session, *, username: str, password: str, now: datetime, session_hours: float
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    throttle: Throttle,
+    now: datetime,
+    session_hours: float,
 ) -> tuple[str, datetime]:
-    """Check the password and open a session token; repeated failures are slowed down."""
+    """Check the password and open a session token; repeated failures are slowed down.
+
+    The try is counted (per account and per client address) before the password is
+    checked, so concurrent guesses cannot all slip in before the count catches up.
+    """
+    keys = throttle.reserve(username, address, now=now)
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    if user is None:
-        security.verify_password(security.DUMMY_HASH, password)
+    if user is None or not security.verify_password(user.password_hash, password):
+        if user is None:
+            security.verify_password(security.DUMMY_HASH, password)
         raise Unauthorized("wrong user name or password")
-    if user.login_blocked_until is not None and user.login_blocked_until > now:
-        wait = math.ceil((user.login_blocked_until - now).total_seconds())
-        raise TooManyRequests(f"too many failed log-ins; try again in {wait} s", retry_after=wait)
-    if not security.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        excess = user.failed_logins - FREE_FAILURES
-        if excess >= 0:
-            delay = min(2**excess, MAX_DELAY_SECONDS)
-            user.login_blocked_until = now + timedelta(seconds=delay)
-        session.flush()
-        raise Unauthorized("wrong user name or password")
+    forgive(session, keys)
     if not user.is_active:
         raise Forbidden("this account is deactivated")
-    user.failed_logins = 0
-    user.login_blocked_until = None
     expires = now + timedelta(hours=session_hours)
     plain, _ = _issue(
         session, user, kind=TokenKind.SESSION, name="log-in", expires=expires, now=now

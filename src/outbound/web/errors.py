@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from outbound.db.faults import classify, describe
 from outbound.errors import DomainError
 from outbound.web.auth import LoginRequired
 from outbound.web.templating import render
@@ -27,6 +29,9 @@ TITLES = {
     409: "Conflict",
     422: "Invalid request",
     429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Database unavailable",
+    507: "Storage full",
 }
 
 
@@ -74,6 +79,14 @@ async def _http(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, message)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    fault = classify(exc)
+    if fault is None:
+        return error_page(request, 500, "an internal error happened; it has been logged")
+    status, message = describe(fault, exc)
+    return error_page(request, status, message)
+
+
 def _pages_first(app: FastAPI, kind: type[Exception], page_handler: Handler) -> None:
     """Pages get ``page_handler``; every other path keeps the handler the API installed."""
     api_handler = cast(Handler | None, app.exception_handlers.get(kind))
@@ -94,3 +107,5 @@ def install_page_errors(app: FastAPI) -> None:
     _pages_first(app, DomainError, _domain)
     _pages_first(app, RequestValidationError, _validation)
     _pages_first(app, HTTPException, _http)
+    _pages_first(app, DBAPIError, _unexpected)
+    _pages_first(app, Exception, _unexpected)

@@ -221,6 +221,7 @@ class Deliverer:
         self.policy = policy or Policy()
         self.rng = random.Random(seed)
         self.stop_event = threading.Event()
+        self.failing: str | None = None  # the last round's error, for the health report
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.policy.timeout, connect=min(5.0, self.policy.timeout)),
             follow_redirects=False,
@@ -262,8 +263,10 @@ class Deliverer:
         while not self.stop_event.is_set():
             try:
                 busy = self.step()
-            except Exception:
+                self.failing = None
+            except Exception as exc:
                 log.exception("webhook delivery failed; retrying")
+                self.failing = f"{type(exc).__name__}: {exc}"[:500]
                 busy = 0
             if not busy:
                 self.stop_event.wait(self.policy.idle_seconds)
@@ -274,19 +277,3 @@ class Deliverer:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._http.close()
-
-
-class DelivererThread:
-    """The deliverer as a daemon thread of ``serve`` or ``worker``."""
-
-    def __init__(self, db: Database, *, policy: Policy | None = None) -> None:
-        self.deliverer = Deliverer(db, policy=policy)
-        self._thread = threading.Thread(target=self.deliverer.run, name="webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self.deliverer.stop()
-        self._thread.join(timeout)
-        self.deliverer.close()

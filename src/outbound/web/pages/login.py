@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from outbound.api.deps import DbSession, get_config, now_utc
+from outbound.api.deps import DbSession, client_address, get_config, get_throttle, now_utc
 from outbound.config import Config
 from outbound.errors import Forbidden, TooManyRequests, Unauthorized
 from outbound.users import service as users
@@ -77,11 +77,12 @@ def login(
             session,
             username=payload.username,
             password=payload.password,
+            address=client_address(request),
+            throttle=get_throttle(request),
             now=now_utc(),
             session_hours=config.session_hours,
         )
     except Unauthorized as exc:
-        session.commit()  # keep the failure count: it drives the throttle
         form.add(None, exc.message)
         return _login_page(request, form, next_path, status_code=401)
     except (TooManyRequests, Forbidden) as exc:

@@ -1,0 +1,1 @@
+"""health: background parts kept alive (restart with backoff), /health and /ready."""
