@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from outbound.cli import app
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.imports import service
@@ -169,3 +172,18 @@ def test_an_unclosed_quote_loses_no_row_after_it(db: Database, tmp_path: Path) -
     with db.transaction() as session:
         line = session.scalar(select(ImportReject.line).where(ImportReject.job_id == job.id))
     assert line == 102
+
+
+def test_the_cli_imports_a_file_with_extra_columns_and_prints_the_warning(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On main the CLI refused the file whole: unknown column(s) in the header."""
+    make_campaign(db, "cli-extra")
+    path = tmp_path / "crm.csv"
+    path.write_text("First name,Phone 1,Email\nAnn,+14155550100,a@x.org\n")
+    monkeypatch.setenv("OUTBOUND_DATABASE_URL", db.url)
+    monkeypatch.setenv("OUTBOUND_DATA_DIR", str(tmp_path / "data"))
+    ran = CliRunner().invoke(app, ["import", str(path), "--campaign", "cli-extra"])
+    assert ran.exit_code == 0, ran.output
+    assert "completed: 1 imported, 0 rejected" in ran.output
+    assert "warning: ignored column(s), not contact columns: 'First name', 'Email'" in ran.output

@@ -209,7 +209,10 @@ def test_national_numbers_follow_the_default_region(
     client: TestClient, admin: Account, db: Database
 ) -> None:
     campaign = make_campaign(db, "imports-e")
-    client.patch(f"{API}/settings", json={"default_region": "GB"}, headers=admin.headers)
+    # In lower case too (on main "gb" was refused: not a region code)
+    changed = client.patch(f"{API}/settings", json={"default_region": "gb"}, headers=admin.headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["default_region"] == "GB"
     job = finished(
         client,
         admin,
