@@ -123,3 +123,35 @@ def test_a_rejected_row_shows_its_line_as_it_was() -> None:
 def test_a_spreadsheet_apostrophe_before_a_phone_is_not_part_of_it() -> None:
     rows, _ = read(b"phone1,param1\n'+1 415 555 0100,'+x\n")
     assert rows == [Record(2, {"phone1": "+1 415 555 0100", "param1": "'+x"})]
+
+
+def test_every_line_ends_once_whatever_breaks_around_it() -> None:
+    body = [f"+1415555{i:04d},p{i}".encode() for i in range(1000)]
+    body[5] = b'+14155550005,"opens'  # a quote that runs over 100 lines, then closes
+    body[180] = b'+14155550180,"x"y'  # closes a quote, then more: malformed
+    body[200] = b"+14155550200,caf\xe9"  # not UTF-8, inside the re-read lines
+    body[203] = b'+14155550203,"opens again'
+    body[402] = b'+14155550402,closes"'
+    body[990] = b'+14155550990,"runs to the end'
+    rows, _ = read(b"phone1,param1\r\n" + b"\r\n".join(body) + b"\r\n")
+    assert lines_of(rows) == list(range(2, 1002))
+    errors = {r.line for r in rows if isinstance(r, RowError)}
+    assert errors == {7, 182, 202, 205, 992}
+    raws = {r.line: r.raw for r in rows}
+    assert raws[100] == "+14155550098,p98" and raws[404] == '+14155550402,closes"'
+
+
+def test_a_quote_that_runs_over_a_phone_is_given_back_in_every_path() -> None:
+    """Chunked reading (the import's path) and iterating agree, whatever the chunk size."""
+    body = [f"+1415555{i:04d},p{i}" for i in range(60)]
+    body[3] = '+14155550003,"a'
+    body[5] = '+14155550005",b'  # closes the quote: a line break inside Phone 1
+    body[58] = '"+14155550058,c'  # runs to the end of the file
+    data = ("phone1,param1\n" + "\n".join(body) + "\n").encode()
+    for size in (1, 2, 7, 1000):
+        reader = ContactFileReader(io.BytesIO(data))
+        lines = []
+        for rows, starts, errors, _ in reader.raw_chunks(size):
+            lines += starts + [e.line for e in errors]
+            assert len(rows) + len(errors) <= size
+        assert sorted(lines) == list(range(2, 62)), size

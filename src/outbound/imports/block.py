@@ -23,6 +23,7 @@ from outbound.imports.reader import (
     PHONE_COLUMNS,
     Record,
     RowError,
+    clip,
     strip_cell,
 )
 from outbound.imports.rows import checked_phones
@@ -66,7 +67,7 @@ class Block:
         """Row ``i`` as a rejected row shows it: as it was in the file, or (without its
         text) its values comma-joined, empty ones too, in the file's order."""
         if self.raws is not None:
-            return self.raws[i]
+            return clip(self.raws[i])
         return ",".join(column[i] for column in self.values.values())[:500]
 
     def drop(self, rows: Collection[int]) -> None:
@@ -103,7 +104,7 @@ def block_from_rows(
     width = len(columns)
 
     def raw_of(i: int) -> str:
-        return raws[i] if raws is not None else ",".join(rows[i])[:500]
+        return clip(raws[i]) if raws is not None else ",".join(rows[i])[:500]
 
     items = len(rows) + len(errors)
     errors = list(errors)

@@ -23,7 +23,8 @@ MAX_RECORD_LINES = 100
 
 
 class RunawayRecord(Exception):
-    """A record ran over MAX_RECORD_LINES lines: its quote does not close."""
+    """A record ran over MAX_RECORD_LINES lines: its quote does not close. The iterator
+    is finished then: see ``Lines.restart``."""
 
 
 class Lines:
@@ -34,7 +35,7 @@ class Lines:
     lines that are not UTF-8, by number: (reason, the line with the bad bytes escaped).
     """
 
-    __slots__ = ("_back", "_source", "bad", "number", "record")
+    __slots__ = ("_back", "_lines", "_source", "bad", "number", "record")
 
     def __init__(self, stream: BinaryIO) -> None:
         self._source: Iterator[bytes] = iter(stream)
@@ -42,23 +43,34 @@ class Lines:
         self.number = 0
         self.record: list[str] = []
         self.bad: dict[int, tuple[str, str]] = {}
+        # A generator: the CSV reader resumes it for each line, much cheaper than a call of
+        # a ``__next__`` method (this runs once per line of every file).
+        self._lines = self._generate()
 
-    def __iter__(self) -> Lines:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        return self._lines
 
-    def __next__(self) -> str:
-        if self._back:
-            text = self._back.pop()
-        else:
-            raw = next(self._source)
+    def _generate(self) -> Iterator[str]:
+        back, record = self._back, self.record
+        for raw in self._source:
+            while back:  # lines given back since the last one: before this one
+                yield self._take(back.pop())
             try:
                 text = raw.decode()
             except UnicodeDecodeError as exc:
                 text = self._undecodable(raw, exc)
+            self.number += 1
+            record.append(text)
+            if len(record) > MAX_RECORD_LINES:
+                raise RunawayRecord(f"a record runs over more than {MAX_RECORD_LINES} lines")
+            yield text
+        while back:
+            yield self._take(back.pop())
+
+    def _take(self, text: str) -> str:
         self.number += 1
-        record = self.record
-        record.append(text)
-        if len(record) > MAX_RECORD_LINES:
+        self.record.append(text)
+        if len(self.record) > MAX_RECORD_LINES:
             raise RunawayRecord(f"a record runs over more than {MAX_RECORD_LINES} lines")
         return text
 
@@ -68,6 +80,12 @@ class Lines:
         reason = f"not UTF-8 text: byte {exc.start + 1} of the line (0x{byte:02X}) is not valid"
         self.bad[number] = (reason, raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
         return "\r\n" if raw.endswith(b"\r\n") else "\n"
+
+    def restart(self) -> Iterator[str]:
+        """A fresh generator after RunawayRecord (a generator that raised is finished),
+        going on from the next line; the caller gives it to a new CSV reader."""
+        self._lines = self._generate()
+        return self._lines
 
     def push_back(self, first: int, lines: list[str]) -> None:
         """Hand out ``lines`` again, numbered from ``first + 1`` (they followed line

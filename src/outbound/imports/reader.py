@@ -177,6 +177,10 @@ class ContactFileReader:
         record = list(lines.record)
         first = clip(record[0]) if record else ""
         bad = lines.bad.pop(start, None)
+        if isinstance(exc, RunawayRecord) or len(record) > 1:
+            # A generator that raised (runaway) or ran out (end of file inside the quote)
+            # is finished: a new one, after the lines given back.
+            self._csv = csv.reader(lines.restart(), strict=True)
         if len(record) > 1:
             lines.push_back(start, record[1:])
             reason = bad[0] if bad else UNCLOSED_QUOTE
@@ -188,7 +192,7 @@ class ContactFileReader:
     def __iter__(self) -> Iterator[Record | RowError]:
         for rows, starts, errors, raws in self.raw_chunks(1000):
             records = [
-                self._record(line, row, raw)
+                self._record(line, row, clip(raw))
                 for line, row, raw in zip(starts, rows, raws, strict=True)
             ]
             yield from sorted([*records, *errors], key=lambda item: item.line)
@@ -198,7 +202,8 @@ class ContactFileReader:
     ) -> Iterator[tuple[list[list[str]], list[int], list[RowError], list[str]]]:
         """The file in chunks of ``size`` items (rows and row errors, blank lines not
         counted), after the first ``skip`` items: each chunk's rows, the line each starts
-        on, its errors, and each row's text as it was in the file.
+        on, its errors, and each row's text as it was in the file (with its line break:
+        ``clip`` it to show it).
 
         Written for speed (it runs once per line of every file): the usual line, one line
         of UTF-8, is handled here; anything else goes through ``_checked``/``_broken``.
@@ -214,6 +219,7 @@ class ContactFileReader:
             while len(rows) + len(errors) < size:
                 if self._pending or lines.bad:
                     item = self._next()
+                    reader = self._csv  # a new one after a runaway record
                     if item is None:
                         done = True
                         break
@@ -228,9 +234,11 @@ class ContactFileReader:
                         break
                     except (csv.Error, RunawayRecord) as exc:
                         start, row, raw = start, self._broken(start, exc), ""
+                        reader = self._csv  # a new one after a runaway record
                     else:
                         if lines.number != start or lines.bad:
                             start, row, raw = self._checked(start, row)
+                            reader = self._csv
                         else:
                             raw = record[0]
                 if isinstance(row, RowError):
@@ -248,7 +256,7 @@ class ContactFileReader:
                 begins(start)
                 texts(raw)
             if rows or errors:
-                yield rows, starts, errors, [clip(raw) for raw in raws]
+                yield rows, starts, errors, raws  # clipped when shown (a row rejected)
 
     def _take_header(self, row: list[str]) -> bool:
         """Use the first row as the header if it names a contact column. Columns it does
