@@ -158,6 +158,8 @@ def import_file(
         f"{job.status.value}: {job.rows_imported} imported, {job.rows_rejected} rejected, "
         f"{job.rows_duplicate} duplicates, {job.rows_dnc} DNC listed"
     )
+    for warning in (job.warnings or "").splitlines():
+        typer.echo(f"warning: {warning}")
     if job.rows_rejected or job.rows_duplicate:
         typer.echo(f"rejected rows: outbound import-rejects {job.id}")
     if job.status is ImportStatus.FAILED:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from outbound.db.engine import Database
 from outbound.imports import service
-from outbound.imports.folder import FolderWatcher
+from outbound.imports.folder import SETTLE_INTERVALS, FolderWatcher
 from outbound.imports.runner import ImportRunner
 from outbound.models import Contact, ImportJob, ImportReject, ImportStatus, Setting
 from outbound.settings.schemas import SettingsUpdate
@@ -215,36 +215,44 @@ def test_a_file_still_open_for_writing_here_is_left_alone(env: Env) -> None:
     assert len(jobs(env.db)) == 1
 
 
-def test_bad_files_go_to_failed_with_a_reason_and_other_names_are_left_alone(
+def test_bad_and_ignored_files_go_to_failed_with_a_reason_partial_names_are_waited_for(
     env: Env,
 ) -> None:
-    (env.inbox / "junk.csv").write_bytes(b"\x00\xff\xfe binary \x00 junk")
+    """On main an .xlsx, a hidden file or a file beside the campaign folders stayed where it
+    was, with nothing saying why it was not imported."""
+    (env.inbox / "junk.csv").write_bytes(b"\x00\xff\xfe binary \x00 junk\n")
     (env.inbox / "EMPTY.TXT").write_bytes(b"")
     (env.watch / "Nobody").mkdir()
     (env.watch / "Nobody" / "x.csv").write_text(contacts_csv(1))
-    ignored = ["notes.pdf", ".hidden.csv", "big.csv.part", "dl.csv.crdownload", "w.tmp"]
-    for name in ignored:
+    (env.watch / "loose.csv").write_text(contacts_csv(1))
+    for name in ("notes.xlsx", ".hidden.csv"):
+        (env.inbox / name).write_text(contacts_csv(1))
+    waiting = ["big.csv.part", "dl.csv.crdownload", "w.tmp"]
+    for name in waiting:
         (env.inbox / name).write_text(contacts_csv(1))
     (env.inbox / "folder.csv").mkdir()
     env.import_all()
 
     ts = stamp(START + timedelta(seconds=INTERVAL))
     failed = env.archive / "failed"
+    reasons = {
+        "EMPTY.TXT": "no usable row",
+        "junk.csv": "not text",
+        "notes.xlsx": "only .csv and .txt files are imported",
+        ".hidden.csv": "a hidden file",
+    }
     assert names(failed / "Sales") == sorted(
-        [
-            f"{ts}-EMPTY.TXT",
-            f"{ts}-EMPTY.TXT.reason.txt",
-            f"{ts}-junk.csv",
-            f"{ts}-junk.csv.reason.txt",
-        ]
+        name for file in reasons for name in (f"{ts}-{file}", f"{ts}-{file}.reason.txt")
     )
-    assert "not text" in (failed / "Sales" / f"{ts}-junk.csv.reason.txt").read_text()
-    assert "no usable row" in (failed / "Sales" / f"{ts}-EMPTY.TXT.reason.txt").read_text()
+    for file, reason in reasons.items():
+        assert reason in (failed / "Sales" / f"{ts}-{file}.reason.txt").read_text(), file
     assert (failed / "Sales" / f"{ts}-junk.csv").read_bytes().startswith(b"\x00\xff")
     assert names(failed / "Nobody") == [f"{ts}-x.csv", f"{ts}-x.csv.reason.txt"]
     reason = (failed / "Nobody" / f"{ts}-x.csv.reason.txt").read_text()
     assert "no campaign named 'Nobody'" in reason
-    assert names(env.inbox) == sorted([*ignored, "folder.csv"])
+    assert f"{ts}-loose.csv" in names(failed)
+    assert "not in a campaign folder" in (failed / f"{ts}-loose.csv.reason.txt").read_text()
+    assert names(env.inbox) == sorted([*waiting, "folder.csv"])
     assert names(env.archive / "Sales") == []
     assert sorted((j.filename, j.status) for j in jobs(env.db)) == [
         ("EMPTY.TXT", ImportStatus.FAILED),
@@ -252,6 +260,41 @@ def test_bad_files_go_to_failed_with_a_reason_and_other_names_are_left_alone(
     ]
     assert all(j.stored_path is None for j in jobs(env.db))
     assert contact_count(env.db) == 0
+
+
+def test_a_writer_paused_mid_row_gets_its_file_imported_whole(env: Env) -> None:
+    """On main the first part was taken after one quiet interval: a cut last row, and the
+    rest, written later under the same name, imported as a file without a header."""
+    whole = contacts_csv(6)
+    cut = whole.index("+1 650 253 0004") + 6  # in the middle of a row
+    target = env.inbox / "slow.csv"
+    target.write_text(whole[:cut])
+    for _ in range(4):  # the writer is quiet for several intervals
+        env.poll()
+        env.clock.advance(INTERVAL)
+    env.poll()
+    env.runner.run_pending()
+    assert names(env.inbox) == ["slow.csv"] and jobs(env.db) == []
+    with target.open("a") as handle:
+        handle.write(whole[cut:])
+    env.import_all()
+    [job] = jobs(env.db)
+    assert (job.status, job.rows_imported, job.rows_rejected) == (ImportStatus.COMPLETED, 6, 0)
+    assert contact_count(env.db) == 6
+
+
+def test_a_file_without_a_final_line_break_is_taken_once_it_has_settled(env: Env) -> None:
+    target = env.inbox / "no-newline.csv"
+    target.write_text(contacts_csv(2).rstrip("\n"))
+    env.poll()
+    env.clock.advance(INTERVAL * (SETTLE_INTERVALS - 1))
+    env.poll()
+    assert names(env.inbox) == ["no-newline.csv"]
+    env.clock.advance(INTERVAL)
+    env.poll()
+    env.runner.run_pending()
+    assert names(env.inbox) == []
+    assert contact_count(env.db) == 2
 
 
 def test_links_are_refused_and_what_they_point_to_is_untouched(env: Env, tmp_path: Path) -> None:

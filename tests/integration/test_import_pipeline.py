@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from outbound.cli import app
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
 from outbound.imports import service
@@ -130,13 +133,57 @@ def test_stopping_between_chunks_requeues_and_resuming_imports_the_rest_once(
     assert len(states(db, campaign)) == 30
 
 
-def test_a_file_that_turns_bad_midway_keeps_the_chunks_before(db: Database, tmp_path: Path) -> None:
+def test_a_line_that_is_not_utf8_midway_is_one_rejected_row_and_the_rest_imports(
+    db: Database, tmp_path: Path
+) -> None:
+    """On main the bad byte failed the job after a partial import, with a wrong line."""
     campaign = make_campaign(db, "broken")
     path = tmp_path / "broken.csv"
-    good = "".join(f"415555{i % 10000:04d},{'p' * 20}\n" for i in range(4000))  # > 64 KiB
-    path.write_bytes(b"phone1,param1\n" + good.encode() + b"4155550000,caf\xe9\n")
+    good = [f"+1415555{i:04d},{'p' * 20}\n".encode() for i in range(4000)]  # > 64 KiB
+    good[3000] = b"+14155553000,caf\xe9\n"  # Latin-1, on file line 3002
+    path.write_bytes(b"phone1,param1\n" + b"".join(good))
     job = run_file(db, campaign, path, chunk_rows=1000)
-    assert job.status.value == "failed"
-    assert job.error is not None and "UTF-8" in job.error
-    # Decoding runs a block ahead of parsing: the chunk the bad bytes fall in is lost whole.
-    assert job.rows_read == job.rows_imported == 3000
+    assert job.status.value == "completed"
+    assert counters(job) == (4000, 3999, 1, 0, 0)
+    with db.transaction() as session:
+        rejected = session.execute(
+            select(ImportReject.line, ImportReject.reason).where(ImportReject.job_id == job.id)
+        ).all()
+    assert [tuple(r) for r in rejected] == [
+        (3002, "not UTF-8 text: byte 17 of the line (0xE9) is not valid")
+    ]
+    assert "+14155553000" not in states(db, campaign)
+    assert len(states(db, campaign)) == 3999
+
+
+def test_an_unclosed_quote_loses_no_row_after_it(db: Database, tmp_path: Path) -> None:
+    """On main the rows after the quote vanished into one field and the job said completed:
+    now the counts add up to the file's rows, and only the quote's line is rejected."""
+    campaign = make_campaign(db, "quoted")
+    path = tmp_path / "quoted.csv"
+    rows = [f"+1415555{i:04d},p{i}\n" for i in range(6000)]
+    rows[100] = '+14155550100,"Smith, John\n'
+    path.write_text("phone1,param1\n" + "".join(rows))
+    job = run_file(db, campaign, path, chunk_rows=1000)
+    assert job.status.value == "completed"
+    assert counters(job) == (6000, 5999, 1, 0, 0)
+    numbers = states(db, campaign)
+    assert len(numbers) == 5999 and "+14155550100" not in numbers
+    with db.transaction() as session:
+        line = session.scalar(select(ImportReject.line).where(ImportReject.job_id == job.id))
+    assert line == 102
+
+
+def test_the_cli_imports_a_file_with_extra_columns_and_prints_the_warning(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On main the CLI refused the file whole: unknown column(s) in the header."""
+    make_campaign(db, "cli-extra")
+    path = tmp_path / "crm.csv"
+    path.write_text("First name,Phone 1,Email\nAnn,+14155550100,a@x.org\n")
+    monkeypatch.setenv("OUTBOUND_DATABASE_URL", db.url)
+    monkeypatch.setenv("OUTBOUND_DATA_DIR", str(tmp_path / "data"))
+    ran = CliRunner().invoke(app, ["import", str(path), "--campaign", "cli-extra"])
+    assert ran.exit_code == 0, ran.output
+    assert "completed: 1 imported, 0 rejected" in ran.output
+    assert "warning: ignored column(s), not contact columns: 'First name', 'Email'" in ran.output

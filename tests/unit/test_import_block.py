@@ -87,7 +87,7 @@ def _by_blocks(data: bytes, size: int) -> tuple[list[tuple[object, ...]], list[R
     kept: list[tuple[object, ...]] = []
     errors: list[RowError] = []
     items = 0
-    for rows, starts, refused in reader.raw_chunks(size):
+    for rows, starts, refused, raws in reader.raw_chunks(size):
         block = block_from_rows(
             rows,
             starts,
@@ -96,6 +96,7 @@ def _by_blocks(data: bytes, size: int) -> tuple[list[tuple[object, ...]], list[R
             limits=reader.limits,
             default_region="US",
             copy_text=True,
+            raws=raws,
         )
         items += block.items
         errors += block.errors
@@ -157,11 +158,13 @@ def test_blocks_agree_with_the_row_by_row_path() -> None:
 def test_skip_resumes_after_the_same_items() -> None:
     data = _file(random.Random(3), 200, ["phone1", "param1"])
     every = [
-        row for rows, _, _ in ContactFileReader(io.BytesIO(data)).raw_chunks(1000) for row in rows
+        row
+        for rows, _, _, _ in ContactFileReader(io.BytesIO(data)).raw_chunks(1000)
+        for row in rows
     ]
     for skip in (0, 1, 17, 150):
         reader = ContactFileReader(io.BytesIO(data))
-        rest = [row for rows, _, errors in reader.raw_chunks(9, skip=skip) for row in rows]
+        rest = [row for rows, _, _, _ in reader.raw_chunks(9, skip=skip) for row in rows]
         items = list(ContactFileReader(io.BytesIO(data)))[skip:]
         assert len(rest) + sum(
             1 for i in items if isinstance(i, RowError) and i.reason.startswith("malformed")

@@ -6,14 +6,16 @@ import csv
 import html
 import io
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from outbound.contacts.states import ContactState
 from outbound.db.engine import Database
-from outbound.models import Attempt, Contact, SmsReply
+from outbound.models import Attempt, Campaign, Contact, SmsReply
 from outbound.strategies.outcomes import Channel, Outcome
 from tests.conftest import Account
 from tests.factories import make_campaign
@@ -204,12 +206,98 @@ def test_export_streams_every_page_of_the_filter_with_formulas_escaped(
         "'\rCR",
         "plain",
     ]
-    # phone numbers in E.164 start with "+": escaped too, so no spreadsheet evaluates them
-    assert table[0]["phone1"] == "'+12025550000"
+    # a number in E.164 starts with "+" but is no formula: written as it is, so that the
+    # export imports back (on main it came out as '+1…)
+    assert table[0]["phone1"] == "+12025550000"
     assert table[0]["state"] == "Pending"
     # all pages: 1200 rows is more than any page of the listing
     everything = client.get(f"/campaigns/{campaign}/contacts.csv?state=connected").text
     assert len(list(csv.DictReader(io.StringIO(everything, newline="")))) == 1200
+
+
+def test_the_export_imports_back_and_shows_number_to_call_and_dialer_target(
+    client: TestClient, db: Database, supervisor: Account, login: Login
+) -> None:
+    """On main the export's header was refused whole (unknown columns) and its phones came
+    out as '+1…; nor did it show the Number To Call or the dialer campaign."""
+    source = make_campaign(db, "export-source")
+    with db.transaction() as session:
+        campaign = session.get(Campaign, source)
+        assert campaign is not None
+        campaign.dialer_target = "queue-7"
+    add_contacts(
+        db,
+        source,
+        [
+            {
+                "phone1": "+14155550100",
+                "phone2": "+1 415 555 0101",  # raw, as typed: escaped in the export
+                "param1": "=not a formula",
+                "param2": "Smith, John",
+                "crm_contact_id": "c-1",
+                "number_to_call": "+14155550100",
+            },
+            {"phone1": "+14155550102", "param12": "last"},
+        ],
+    )
+    login(supervisor)
+    export = client.get(f"/campaigns/{source}/contacts.csv")
+    table = list(csv.DictReader(io.StringIO(export.text, newline="")))
+    assert [(r["number_to_call"], r["dialer_target"]) for r in table] == [
+        ("+14155550100", "queue-7"),
+        ("", "queue-7"),
+    ]
+    page = client.get(f"/campaigns/{source}/contacts")
+    assert "Number to call" in page.text and "Dialer target" in page.text
+
+    target = make_campaign(db, "export-target")
+    response = client.post(
+        f"/api/v1/campaigns/{target}/imports",
+        files={"file": ("export.csv", export.content, "text/csv")},
+        headers=supervisor.headers,
+    )
+    assert response.status_code == 202, response.text
+    job = wait_for_job(client, supervisor, response.json()["id"])
+    assert (job["status"], job["rows_imported"], job["rows_rejected"]) == ("completed", 2, 0)
+    assert len(job["warnings"]) == 1 and "'number_to_call'" in job["warnings"][0]
+    with db.transaction() as session:
+        back = session.execute(
+            select(
+                Contact.phone1_e164,
+                Contact.phone2,
+                Contact.phone2_e164,
+                Contact.param1,
+                Contact.param2,
+                Contact.param12,
+                Contact.crm_contact_id,
+            )
+            .where(Contact.campaign_id == target)
+            .order_by(Contact.import_seq)
+        ).all()
+    assert [tuple(r) for r in back] == [
+        (
+            "+14155550100",
+            "+1 415 555 0101",
+            "+14155550101",
+            "'=not a formula",
+            "Smith, John",
+            None,
+            "c-1",
+        ),
+        ("+14155550102", None, None, None, None, "last", None),
+    ]
+
+
+def wait_for_job(client: TestClient, account: Account, job_id: int) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job: dict[str, object] = client.get(
+            f"/api/v1/imports/{job_id}", headers=account.headers
+        ).json()
+        if job["status"] in ("completed", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"import {job_id} did not finish")
 
 
 def test_contact_detail_shows_its_attempts(

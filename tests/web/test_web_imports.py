@@ -136,3 +136,29 @@ def test_viewer_sees_jobs_but_no_upload_and_is_refused(
     )
     assert no_token.status_code == 403
     assert client.get("/imports/9999").status_code == 404
+
+
+def test_ignored_columns_show_once_as_a_warning_on_the_job_page(
+    client: TestClient, db: Database, supervisor: Account, login: Login
+) -> None:
+    """On main the file was refused whole for its First name column."""
+    campaign = make_campaign(db, "uploads-extra")
+    token = login(supervisor)
+    data = b"First name,Phone 1,Email\r\nAnn,+1 415 555 0100,a@x.org\r\nBob,+1 415 555 0101,\r\n"
+    answer = client.post(
+        "/imports",
+        data={"csrf_token": token, "campaign_id": str(campaign)},
+        files={"file": ("crm.csv", data, "text/csv")},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    job_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    page = finished_page(client, job_id)
+    assert 'data-status="completed"' in page
+    assert figure(page, "rows-imported") == 2
+    warnings = re.search(r'data-testid="job-warnings">(.*?)</ul>', page, re.S)
+    assert warnings is not None
+    items = re.findall(r"<li>(.*?)</li>", warnings.group(1))
+    assert items == [
+        "ignored column(s), not contact columns: &#39;First name&#39;, &#39;Email&#39;"
+    ]

@@ -18,10 +18,19 @@ from dataclasses import dataclass, field
 from itertools import compress, count
 
 from outbound.contacts.phones import PhoneError
-from outbound.imports.reader import PARAM_COLUMNS, PHONE_COLUMNS, Record, RowError
+from outbound.imports.reader import (
+    PARAM_COLUMNS,
+    PHONE_COLUMNS,
+    Record,
+    RowError,
+    clip,
+    strip_cell,
+)
 from outbound.imports.rows import checked_phones
 
+DUPLICATE_MARK = "duplicate: "  # how every duplicate's reason starts (the job counts them)
 DUPLICATE = "duplicate: an open life cycle exists for this Phone 1 in the campaign"
+DUPLICATE_CRM = "duplicate: an open life cycle exists for this CRM contact id in the campaign"
 NUL_CHARACTER = "contains a NUL character"
 NULL = "\\N"  # COPY's text format: a NULL
 _RECORD_COLUMNS = (*PHONE_COLUMNS, *PARAM_COLUMNS, "crm_contact_id")
@@ -55,10 +64,11 @@ class Block:
         return (*self.values, *(f"{name}_e164" for name in self.e164))
 
     def raw(self, i: int) -> str:
-        """Row ``i`` as a rejected row shows it: its non-empty values, comma-joined."""
+        """Row ``i`` as a rejected row shows it: as it was in the file, or (without its
+        text) its values comma-joined, empty ones too, in the file's order."""
         if self.raws is not None:
-            return self.raws[i]
-        return ",".join(v for v in (column[i] for column in self.values.values()) if v)[:500]
+            return clip(self.raws[i])
+        return ",".join(column[i] for column in self.values.values())[:500]
 
     def drop(self, rows: Collection[int]) -> None:
         """Leave out these rows (indexes into the current columns)."""
@@ -89,8 +99,13 @@ def block_from_rows(
 ) -> Block:
     """A block from CSV rows (``starts``: the line each begins on) under ``columns`` (the
     file's column names, "" for an ignored column, with their length ``limits``), and the
-    rows the CSV reader refused already. ``copy_text``: also build ``copy_lines``."""
+    rows the CSV reader refused already. ``copy_text``: also build ``copy_lines``.
+    ``raws``: each row's text as it was in the file, which a rejected row shows."""
     width = len(columns)
+
+    def raw_of(i: int) -> str:
+        return clip(raws[i]) if raws is not None else ",".join(rows[i])[:500]
+
     items = len(rows) + len(errors)
     errors = list(errors)
     bad: dict[int, RowError] = {}
@@ -105,8 +120,8 @@ def block_from_rows(
             while size > width and not row[size - 1].strip():
                 size -= 1
             if size > width:
-                raw = ",".join(row)[:500]
-                bad[i] = RowError(starts[i], None, f"{size} columns, at most {width} expected", raw)
+                reason = f"{size} columns, at most {width} expected"
+                bad[i] = RowError(starts[i], None, reason, raw_of(i))
             size = min(size, width)
             shaped[i] = row[:size] + [""] * (width - size)
     cells = list(zip(*shaped, strict=True)) if rows else [() for _ in columns]
@@ -115,28 +130,31 @@ def block_from_rows(
         if not name:
             continue
         stripped = list(map(str.strip, column))
+        if name.startswith("phone") and "'+" in "".join(stripped):
+            stripped = [strip_cell(name, value) for value in stripped]
         if stripped and max(map(len, stripped)) > limit:
             for i, value in enumerate(stripped):
                 if len(value) > limit:
                     reason = f"longer than {limit} characters"
-                    bad.setdefault(i, RowError(starts[i], name, reason, ",".join(rows[i])[:500]))
+                    bad.setdefault(i, RowError(starts[i], name, reason, raw_of(i)))
         if "\x00" in "".join(stripped):  # PostgreSQL's text cannot hold it
             for i, value in enumerate(stripped):
                 if "\x00" in value:
-                    raw = ",".join(rows[i]).replace("\x00", "")[:500]
+                    raw = raw_of(i).replace("\x00", "")
                     bad.setdefault(i, RowError(starts[i], name, NUL_CHARACTER, raw))
         values[name] = stripped
     phone1 = values["phone1"]
     if "" in phone1:
         for i, value in enumerate(phone1):
             if not value:
-                raw = ",".join(rows[i])[:500]
-                bad.setdefault(i, RowError(starts[i], "phone1", "Phone 1 is required", raw))
+                reason = "Phone 1 is required"
+                bad.setdefault(i, RowError(starts[i], "phone1", reason, raw_of(i)))
     block = Block(items, starts, values, {}, errors, raws=raws)
     # Later checks see the rows an earlier one refused too (a row keeps its first error),
     # and the rows are left out once, at the end.
     _check_phones(block, default_region, bad)
     _find_repeats(block, bad)
+    _find_crm_repeats(block, bad)
     block.errors.extend(bad.values())
     block.drop(bad.keys())
     block.numbers = _numbers(block)
@@ -160,7 +178,7 @@ def block_from_records(
         limits=[1 << 30] * len(_RECORD_COLUMNS),
         default_region=default_region,
         copy_text=copy_text,
-        raws=[",".join(record.values.values())[:500] for record in records],
+        raws=[record.raw or ",".join(record.values.values())[:500] for record in records],
     )
     block.items = len(items)
     return block
@@ -204,6 +222,23 @@ def _find_repeats(block: Block, bad: dict[int, RowError]) -> None:
     for i in compress(count(), map(operator.ne, map(first.__getitem__, phone1), count())):
         if phone1[i] is not None:
             bad[i] = RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i))
+
+
+def _find_crm_repeats(block: Block, bad: dict[int, RowError]) -> None:
+    """Rows whose CRM contact id an earlier valid row of the block has are duplicates."""
+    crm_ids = block.values.get("crm_contact_id")
+    if not crm_ids:
+        return
+    filled = [c for i, c in enumerate(crm_ids) if c and i not in bad]
+    if len(set(filled)) == len(filled):
+        return  # every id once
+    seen: set[str] = set()
+    for i, crm_id in enumerate(crm_ids):
+        if not crm_id or i in bad:
+            continue
+        if crm_id in seen:
+            bad[i] = RowError(block.lines[i], "crm_contact_id", DUPLICATE_CRM, block.raw(i))
+        seen.add(crm_id)
 
 
 def _numbers(block: Block) -> list[str]:

@@ -45,13 +45,16 @@ from outbound.imports.folder_files import (
     being_written,
     beside,
     cell,
+    ends_a_line,
     entries,
     file_problem,
     fit,
     folder_problem,
     free_name,
+    in_progress,
     is_candidate,
     move,
+    not_imported,
     own_dir,
     safe_name,
     subdirs,
@@ -66,6 +69,8 @@ log = logging.getLogger(__name__)
 CREATED_BY = "watched-folder"
 CLAIMED_NAME = re.compile(r"[0-9a-f]{32}-")
 ENDED = (ImportStatus.COMPLETED, ImportStatus.FAILED)
+# Poll intervals a file whose last line has no line break must stay unchanged to be taken.
+SETTLE_INTERVALS = 10
 
 Clock = Callable[[], datetime]
 
@@ -218,24 +223,28 @@ class FolderWatcher:
     def _scan(self, folders: Folders, interval: timedelta) -> None:
         now = self.clock()
         seen: dict[str, tuple[int, int, datetime]] = {}
-        for directory in self._campaign_dirs(folders.watch):
+        top = ("", folders.watch)  # files beside the campaign folders: no campaign
+        for campaign_dir, directory in [top, *self._campaign_dirs(folders.watch)]:
             for entry in entries(directory):
-                if not is_candidate(entry.name) or entry.is_dir(follow_symlinks=False):
+                if in_progress(entry.name) or entry.is_dir(follow_symlinks=False):
                     continue
+                if not campaign_dir and entry.is_symlink():
+                    continue  # a link beside the campaign folders: warned of, left alone
                 try:
                     info = entry.stat(follow_symlinks=False)
                     state = (info.st_size, info.st_mtime_ns)
                     last = self._seen.get(entry.path)
                     since = last[2] if last is not None and last[:2] == state else now
                     seen[entry.path] = (*state, since)
-                    if now - since >= interval and not being_written(Path(entry.path)):
-                        self._take(Path(entry.path), directory.name, folders)
+                    path = Path(entry.path)
+                    if self._ready(path, now - since, interval):
+                        self._dispatch(path, campaign_dir, entry.name, folders)
                         del seen[entry.path]
                 except Exception:
                     log.exception("could not take %s", entry.path)
         self._seen = seen
 
-    def _campaign_dirs(self, watch: Path) -> Iterable[Path]:
+    def _campaign_dirs(self, watch: Path) -> Iterable[tuple[str, Path]]:
         for entry in entries(watch):
             if entry.name.startswith("."):
                 continue
@@ -244,7 +253,28 @@ class FolderWatcher:
                     log.warning("%s is a link: refused, its files are not read", entry.path)
                     self._links_warned.add(entry.path)
             elif entry.is_dir(follow_symlinks=False):
-                yield Path(entry.path)
+                yield entry.name, Path(entry.path)
+
+    @staticmethod
+    def _ready(path: Path, stable: timedelta, interval: timedelta) -> bool:
+        """Whole, as far as can be told: unchanged for an interval, not open for writing
+        here, and ending a line; a file whose last line has no line break is given
+        SETTLE_INTERVALS intervals (a writer paused mid-row leaves exactly that)."""
+        if stable < interval or being_written(path):
+            return False
+        return ends_a_line(path) or stable >= interval * SETTLE_INTERVALS
+
+    def _dispatch(self, path: Path, campaign_dir: str, name: str, folders: Folders) -> None:
+        """Take a contact file; refuse, with a reason file in ``failed/``, anything else."""
+        if not campaign_dir:
+            reason = (
+                "not in a campaign folder: drop contact files in <watched folder>/<campaign name>/"
+            )
+            self._refuse(path, "", safe_name(name), reason, folders.archive)
+        elif not is_candidate(name):
+            self._refuse(path, campaign_dir, safe_name(name), not_imported(name), folders.archive)
+        else:
+            self._take(path, campaign_dir, folders)
 
     def _take(self, path: Path, campaign_dir: str, folders: Folders) -> None:
         original = safe_name(path.name)
@@ -286,7 +316,8 @@ class FolderWatcher:
         write_atomic(
             note,
             lambda out: out.write(
-                f"file: {original}\nfolder: {safe_name(campaign_dir)}\nreason: {reason}\n"
+                f"file: {original}\nfolder: {safe_name(campaign_dir) or '(none)'}\n"
+                f"reason: {reason}\n"
             ),
         )
         try:

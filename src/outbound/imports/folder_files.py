@@ -76,6 +76,36 @@ def is_candidate(name: str) -> bool:
     return lower.endswith(ACCEPTED_SUFFIXES)
 
 
+def in_progress(name: str) -> bool:
+    """A name writers give a file until it is whole (then they rename it): waited for."""
+    return name.lower().endswith(PARTIAL_SUFFIXES)
+
+
+def not_imported(name: str) -> str:
+    """Why a file that is no candidate is not imported (said in its reason file)."""
+    if name.startswith("."):
+        return "a hidden file (its name starts with '.'): not imported"
+    return "not a contact file: only .csv and .txt files are imported"
+
+
+def ends_a_line(path: Path) -> bool:
+    """True if the file is empty or its last byte ends a line.
+
+    A writer that pauses mid-file has most often written a part that stops mid-row, which
+    would import as a cut row (and its rest, written later under the same name, as a file
+    of its own without a header). Such a file is given longer to settle (see folder.py).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return True  # judged when it is taken
+    try:
+        size = os.fstat(fd).st_size
+        return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+    finally:
+        os.close(fd)
+
+
 def file_problem(path: Path) -> str | None:
     """Why this path must not be imported, judged without following it."""
     info = path.lstat()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 HEADER = ("line", "column", "reason", "raw")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_BYTES = 64 * 1024
+# A number in E.164 (``+14155550100``): it starts with '+', but '+' and digits alone call
+# nothing, so it is written as it is; escaped, it did not import back as a phone number.
+_E164 = re.compile(r"\+[0-9]{1,15}")
 
 
 class RejectLike(Protocol):
@@ -20,8 +24,12 @@ class RejectLike(Protocol):
 
 
 def safe_cell(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Neutralise a cell a spreadsheet would run as a formula (CSV injection), except an
+    E.164 number, which is no formula. (The importer also reads ``'+…`` in a phone column
+    as the number, so a cell escaped by another tool imports back too.)"""
+    if value.startswith(_FORMULA_START) and not _E164.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def csv_rows(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:

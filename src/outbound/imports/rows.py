@@ -82,7 +82,7 @@ class ContactRow:
 
 
 def _raw_line(record: Record) -> str:
-    return ",".join(record.values.values())[:500]
+    return record.raw or ",".join(record.values.values())[:500]
 
 
 def validate(records: Sequence[Record], *, default_region: str) -> list[ContactRow | RowError]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
 
 from outbound.api.schemas import NoNul, Strict
 from outbound.models import ImportSource, ImportStatus
@@ -57,11 +64,23 @@ class ImportJobOut(BaseModel):
     bytes_total: int
     bytes_done: int
     error: str | None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What of the file is not imported although the file is (ignored columns)",
+    )
     archived_path: str | None
     created_by: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _lines(cls, value: object) -> object:
+        """The job stores its warnings one a line."""
+        if value is None:
+            return []
+        return value.splitlines() if isinstance(value, str) else value
 
     @computed_field  # type: ignore[prop-decorator]
     @property

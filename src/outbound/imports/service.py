@@ -23,7 +23,14 @@ from outbound.db.engine import Database
 from outbound.errors import NotFound
 from outbound.imports import store
 from outbound.imports.ahead import read_ahead
-from outbound.imports.block import DUPLICATE, Block, block_from_records, block_from_rows
+from outbound.imports.block import (
+    DUPLICATE,
+    DUPLICATE_CRM,
+    DUPLICATE_MARK,
+    Block,
+    block_from_records,
+    block_from_rows,
+)
 from outbound.imports.reader import (
     ContactFileReader,
     FileRejected,
@@ -94,16 +101,18 @@ def import_chunk(
 
 
 def _store_chunk(session: Session, job: ImportJob, block: Block, *, now: datetime) -> ChunkResult:
-    """De-duplicate, check DNC and insert a validated block, in the caller's transaction."""
+    """De-duplicate, check DNC and insert a validated block, in the caller's transaction.
+
+    The campaign is locked for writing first (``store.lock_campaign``), so two imports into
+    one campaign (the CLI and the service, say) take their turns: each sees the other's
+    committed contacts, and a Phone 1 or CRM id they share is a duplicate, not a conflict.
+    """
+    store.lock_campaign(session, job.campaign_id)
     campaign = get_by_ref(session, str(job.campaign_id), for_update=True)
-    existing = store.open_phone1s(session, campaign.id, block.phone1)
+    _drop_open(session, campaign.id, block)
     listed = store.dnc_listed(session, campaign.id, block.numbers) if block.numbers else set()
     errors = block.errors
-    if existing:
-        taken = list(compress(count(), map(existing.__contains__, block.phone1)))
-        errors.extend(RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i)) for i in taken)
-        block.drop(taken)
-    duplicates = sum(error.reason == DUPLICATE for error in errors)
+    duplicates = sum(error.reason.startswith(DUPLICATE_MARK) for error in errors)
     first_seq = campaign.import_seq + 1
     campaign.import_seq += len(block)
     dnc = store.insert_block(
@@ -136,11 +145,30 @@ def _store_chunk(session: Session, job: ImportJob, block: Block, *, now: datetim
     return result
 
 
+def _drop_open(session: Session, campaign_id: int, block: Block) -> None:
+    """Reject the rows whose Phone 1, or CRM contact id, has an open life cycle already."""
+    existing = store.open_phone1s(session, campaign_id, block.phone1)
+    if existing:
+        taken = list(compress(count(), map(existing.__contains__, block.phone1)))
+        block.errors.extend(
+            RowError(block.lines[i], "phone1", DUPLICATE, block.raw(i)) for i in taken
+        )
+        block.drop(taken)
+    crm_ids = block.values.get("crm_contact_id")
+    known = store.open_crm_ids(session, campaign_id, [c for c in crm_ids if c]) if crm_ids else ()
+    if known:
+        taken = [i for i, crm_id in enumerate(crm_ids or ()) if crm_id in known]
+        block.errors.extend(
+            RowError(block.lines[i], "crm_contact_id", DUPLICATE_CRM, block.raw(i)) for i in taken
+        )
+        block.drop(taken)
+
+
 def _prepared_blocks(
     reader: ContactFileReader, size: int, skip: int, default_region: str, stream: BinaryIO
 ) -> Iterator[Block]:
     """Blocks read and validated, in ``read_ahead``'s thread."""
-    for rows, starts, errors in reader.raw_chunks(size, skip=skip):
+    for rows, starts, errors, raws in reader.raw_chunks(size, skip=skip):
         block = block_from_rows(
             rows,
             starts,
@@ -149,6 +177,7 @@ def _prepared_blocks(
             limits=reader.limits,
             default_region=default_region,
             copy_text=True,
+            raws=raws,
         )
         block.bytes_done = stream.tell()
         yield block
@@ -190,6 +219,9 @@ def run_file_job(
         # O_NOFOLLOW: a file that became a symbolic link is refused, not followed.
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as stream:
             reader = ContactFileReader(stream)
+            if reader.warnings:
+                with db.transaction() as session:
+                    _owned(session, job_id, worker_id).warnings = "\n".join(reader.warnings)
             blocks = _prepared_blocks(reader, chunk_rows, skip, region, stream)
             with read_ahead(blocks) as chunks:
                 for chunk in chunks:

@@ -62,13 +62,54 @@ def open_phone1s(session: Session, campaign_id: int, phone1s: Sequence[str]) -> 
         )
         found.update(session.scalars(query, {"campaign_id": campaign_id, "numbers": _json(wanted)}))
         return found
+    # ``campaign_id + 0``: not an index condition, so the only plan left is the probe by
+    # number. Without it, while the statistics still say the campaign is small (it fills up
+    # during its first import), the plan read the campaign's whole range of an index and
+    # compared each row with every number: seconds a chunk, growing with the campaign
+    # (a 30,000-row import in chunks of 1,500 took 78 s, now 3 s).
     query = text(
         "SELECT phone1_e164 FROM contacts WHERE phone1_e164 = ANY(string_to_array(:numbers, ','))"
-        " AND campaign_id = :campaign_id AND closed_at IS NULL"
+        " AND campaign_id + 0 = :campaign_id AND closed_at IS NULL"
     )
     with index_probes(session):
         for numbers in _joined(wanted):
             found.update(session.scalars(query, {"campaign_id": campaign_id, "numbers": numbers}))
+    return found
+
+
+def lock_campaign(session: Session, campaign_id: int) -> None:
+    """Take the campaign's write lock before anything of the chunk is read.
+
+    On PostgreSQL it locks the campaign row until the transaction ends. On SQLite it is the
+    first write of the transaction, so it takes the database's write lock (waiting out a
+    concurrent import's chunk) before the duplicate look-ups run: without it the look-ups
+    ran before the lock, missed the other import's contacts committed meanwhile, and the
+    insert failed on uq_contacts_open_phone1.
+    """
+    session.execute(
+        text("UPDATE campaigns SET import_seq = import_seq WHERE id = :id"), {"id": campaign_id}
+    )
+
+
+def open_crm_ids(session: Session, campaign_id: int, crm_ids: Sequence[str]) -> set[str]:
+    """Which of these CRM contact ids already have an open life cycle in the campaign (a
+    probe of ix_contacts_campaign_crm per id)."""
+    wanted = list(set(crm_ids))
+    found: set[str] = set()
+    if not wanted:
+        return found
+    postgres = session.connection().dialect.name == "postgresql"
+    query = text(
+        "SELECT crm_contact_id FROM contacts WHERE campaign_id = :campaign_id"
+        " AND closed_at IS NULL AND crm_contact_id = ANY(:ids)"
+        if postgres
+        else "SELECT crm_contact_id FROM contacts WHERE campaign_id = :campaign_id"
+        " AND closed_at IS NULL AND crm_contact_id IN (SELECT value FROM json_each(:ids))"
+    )
+    for start in range(0, len(wanted), PG_LOOKUP_CHUNK):
+        part = wanted[start : start + PG_LOOKUP_CHUNK]
+        ids = part if postgres else _json(part)
+        found.update(session.scalars(query, {"campaign_id": campaign_id, "ids": ids}))
     return found
 
 

@@ -6,7 +6,6 @@ Shared by the REST upload and the web UI's upload page, so both refuse the same 
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -35,23 +34,41 @@ def safe_name(filename: str) -> str:
 
 
 def store_upload(upload: Upload, folder: Path) -> Path:
-    """Copy the upload to ``folder``; 422 on ``file`` if it is no contact file."""
+    """Copy the upload to ``folder``; 422 on ``file`` if it is no contact file.
+
+    "Empty" is judged on the whole file, not its first bytes: blank lines may come before
+    the first row, and however many there are, the row is imported.
+    """
     name = upload.filename or ""
     if not name.lower().endswith(ALLOWED_SUFFIXES):
         raise Invalid(("body", "file"), "the file must be a .csv or .txt file")
-    head = upload.file.read(SNIFF_BYTES)
-    if not head.strip():
-        raise Invalid(("body", "file"), "the file is empty")
-    try:
-        check_text(head)
-    except FileRejected as exc:
-        raise Invalid(("body", "file"), str(exc)) from None
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}-{safe_name(name)}"
-    with target.open("wb") as out:
-        out.write(head)
-        shutil.copyfileobj(upload.file, out, COPY_CHUNK)
+    try:
+        with target.open("wb") as out:
+            has_text = _copy(upload.file, out)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if not has_text:
+        target.unlink(missing_ok=True)
+        raise Invalid(("body", "file"), "the file is empty")
     return target
+
+
+def _copy(source: BinaryIO, out: BinaryIO) -> bool:
+    """Copy; True if the file holds more than white space. Its first bytes that are not
+    white space are checked to be text."""
+    has_text = False
+    while chunk := source.read(COPY_CHUNK):
+        if not has_text and chunk.strip():
+            has_text = True
+            try:
+                check_text(chunk.lstrip()[:SNIFF_BYTES])
+            except FileRejected as exc:
+                raise Invalid(("body", "file"), str(exc)) from None
+        out.write(chunk)
+    return has_text
 
 
 def discard_finished(session: Session, folder: Path) -> int:

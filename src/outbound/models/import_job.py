@@ -48,6 +48,8 @@ class ImportJob(Base):
     rows_duplicate: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_dnc: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(String(1000))
+    # What of a file that imports is not imported (ignored columns), one warning a line.
+    warnings: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

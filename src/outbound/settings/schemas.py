@@ -51,9 +51,12 @@ class SmsGatewayConnection(ChannelConnection):
 
 
 def _check_region(value: str | None) -> str | None:
-    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+    """A region code in capitals (``gb`` is GB: the codes are case-blind to people)."""
+    if value is None:
+        return None
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"{value!r} is not a region code such as US, GB or FR")
-    return value
+    return value.upper()
 
 
 class SettingsOut(BaseModel):

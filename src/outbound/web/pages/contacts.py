@@ -39,7 +39,7 @@ PREFERENCE = "contact_columns"
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | time | state
+    kind: str = "text"  # text | time | state | campaign (a value of the contact's campaign)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -47,6 +47,8 @@ COLUMNS: tuple[Column, ...] = (
     *(Column(f"param{i}", f"Param {i}") for i in PARAM_SLOTS),
     Column("crm_contact_id", "CRM id"),
     Column("state", "State", "state"),
+    Column("number_to_call", "Number to call"),
+    Column("dialer_target", "Dialer target", "campaign"),
     Column("last_outcome", "Last outcome"),
     Column("attempt_count", "Attempts"),
     Column("created_at", "Added", "time"),
@@ -119,8 +121,9 @@ def chosen_columns(session: Session, user_id: int) -> list[Column]:
     return [BY_KEY[k] for k in keys or DEFAULT_COLUMNS]
 
 
-def cell(contact: Contact, column: Column) -> str:
-    value = getattr(contact, column.key)
+def cell(contact: Contact, column: Column, campaign: Campaign) -> str:
+    """A contact's value in a column, as text (the list, the detail page, the export)."""
+    value = getattr(campaign if column.kind == "campaign" else contact, column.key)
     if value is None:
         return ""
     if column.kind == "state":
@@ -160,7 +163,7 @@ def _list(
         "search_in": SEARCH_IN,
         "columns": chosen_columns(session, user_id),
         "all_columns": COLUMNS,
-        "cell": cell,
+        "cell": lambda contact, column: cell(contact, column, campaign),
         "add_form": add_form or forms.FormState.initial(prefix="add"),
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
@@ -204,6 +207,8 @@ def add_contact(
     return _list(request, session, caller.user.id, campaign, add_form=form, status_code=422)
 
 
+# The keys are the importer's column names (phone1, param1, crm_contact_id): an export
+# imports back as it is, its other columns ignored (and named in the job's warnings).
 EXPORT_HEADER = ("id", *(c.key for c in COLUMNS))
 
 
@@ -224,7 +229,7 @@ def export(
         for contact in service.iter_contacts(
             own, campaign.id, states=shown.states, narrowed=narrowed
         ):
-            yield (contact.id, *(cell(contact, c) for c in COLUMNS))
+            yield (contact.id, *(cell(contact, c, campaign) for c in COLUMNS))
 
     def chunks() -> Iterator[str]:
         with db.transaction() as own:  # the request's session is closed while this streams
@@ -248,8 +253,9 @@ def contact_detail(
         "campaign": campaign,
         "attempts": attempts,
         "replies": service.replies_of(session, contact.id),
-        "columns": COLUMNS,
-        "cell": cell,
+        # The detail page shows these two below, always (with a dash when empty).
+        "columns": [c for c in COLUMNS if c.key not in ("number_to_call", "dialer_target")],
+        "cell": lambda contact, column: cell(contact, column, campaign),
         "state_label": LABELS[contact.state],
     }
     return render(request, "contacts/detail.html", context)
