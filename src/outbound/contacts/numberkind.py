@@ -19,6 +19,8 @@ import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberDesc
 from phonenumbers import phonenumberutil as _util
 
+from outbound.contacts.phonemeta import special_descs
+
 # Calling codes whose mobiles phonenumbers places by prefix (the library's own set).
 _GEO_MOBILE: frozenset[int] = frozenset(_util._GEO_MOBILE_COUNTRIES)
 
@@ -51,17 +53,7 @@ class RegionKinds:
         self.leading = re.compile(meta.leading_digits).match if meta.leading_digits else None
         self._general = _matcher(meta.general_desc)
         # Tried before fixed line by the library: a match makes the number non-geographic.
-        specials = (
-            meta.premium_rate,
-            meta.toll_free,
-            meta.shared_cost,
-            meta.voip,
-            meta.personal_number,
-            meta.pager,
-            meta.uan,
-            meta.voicemail,
-        )
-        self._special = [m for d in specials if (m := _matcher(d)) is not None]
+        self._special = [m for d in special_descs(meta) if (m := _matcher(d)) is not None]
         self._fixed = _matcher(meta.fixed_line)
         self._mobile = None if meta.same_mobile_and_fixed_line_pattern else _matcher(meta.mobile)
         self._geo_mobile = geo_mobile

@@ -111,17 +111,26 @@ def _type_descs(meta: PhoneMetadata) -> list[phonenumbers.PhoneNumberDesc]:
     descs = [meta.fixed_line]
     if not meta.same_mobile_and_fixed_line_pattern:
         descs.append(meta.mobile)
-    descs += [
-        meta.premium_rate,
-        meta.toll_free,
-        meta.shared_cost,
-        meta.voip,
-        meta.personal_number,
-        meta.pager,
-        meta.uan,
-        meta.voicemail,
-    ]
+    descs += special_descs(meta)
     return [d for d in descs if d is not None and d.national_number_pattern]
+
+
+# The number types the library tries after fixed line and mobile, in its order; a number of
+# any of them is not geographic.
+SPECIAL_TYPES: Final = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
+
+
+def special_descs(meta: PhoneMetadata) -> list[phonenumbers.PhoneNumberDesc | None]:
+    return [getattr(meta, name) for name in SPECIAL_TYPES]
 
 
 def _validity_pieces(meta: PhoneMetadata, size: int) -> tuple[str, str] | None:
