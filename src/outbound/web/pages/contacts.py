@@ -23,6 +23,7 @@ from outbound.db.engine import Database
 from outbound.errors import Invalid
 from outbound.imports.report import csv_rows
 from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Campaign, Contact
+from outbound.strategies import outcomes
 from outbound.users import service as users
 from outbound.web import forms
 from outbound.web.auth import AnyPost, Form, SupervisorPost, ViewerPage
@@ -39,7 +40,7 @@ PREFERENCE = "contact_columns"
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | time | state
+    kind: str = "text"  # text | time | state | outcome
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -47,7 +48,7 @@ COLUMNS: tuple[Column, ...] = (
     *(Column(f"param{i}", f"Param {i}") for i in PARAM_SLOTS),
     Column("crm_contact_id", "CRM id"),
     Column("state", "State", "state"),
-    Column("last_outcome", "Last outcome"),
+    Column("last_outcome", "Last outcome", "outcome"),
     Column("attempt_count", "Attempts"),
     Column("created_at", "Added", "time"),
     Column("request_time", "Last attempt", "time"),
@@ -125,6 +126,8 @@ def cell(contact: Contact, column: Column) -> str:
         return ""
     if column.kind == "state":
         return LABELS[value]
+    if column.kind == "outcome":
+        return outcomes.label(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)

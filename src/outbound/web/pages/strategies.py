@@ -24,8 +24,8 @@ from outbound.models import Strategy, StrategyAttempt
 from outbound.strategies import service
 from outbound.strategies.outcomes import (
     CLOSE_ONLY_OUTCOMES,
+    LABELS,
     Channel,
-    Outcome,
     RuleAction,
     SmsMode,
     rule_outcomes,
@@ -56,22 +56,6 @@ ATTEMPT_FIELDS: dict[str, forms.Converter] = {
     "sms_template": forms.optional_text,
     "sms_expiry_minutes": forms.optional_integer,
     "sms_mode": forms.choice,
-}
-OUTCOME_LABELS = {
-    Outcome.CONNECTED: "Connected",
-    Outcome.BUSY: "Busy",
-    Outcome.NO_ANSWER: "No answer",
-    Outcome.ANSWERING_MACHINE: "Answering machine",
-    Outcome.CUSTOMER_ABANDONED: "Customer abandoned",
-    Outcome.DIALER_ABANDONED: "Dialer abandoned (no agent)",
-    Outcome.INVALID_NUMBER: "Invalid number",
-    Outcome.NETWORK_ERROR: "Network failure",
-    Outcome.DECLINED: "Declined",
-    Outcome.FAX: "Fax",
-    Outcome.WRONG_PERSON: "Wrong person",
-    Outcome.CALLBACK_REQUESTED: "Callback requested",
-    Outcome.SMS_EXPIRED: "No reply before expiry",
-    Outcome.SMS_FAILED: "SMS failed",
 }
 ACTIONS = [
     (RuleAction.NEXT.value, "Next attempt"),
@@ -149,7 +133,7 @@ def _new_attempt_values() -> dict[str, Any]:
 
 def _common() -> dict[str, Any]:
     return {
-        "outcome_labels": {o.value: label for o, label in OUTCOME_LABELS.items()},
+        "outcome_labels": {o.value: label for o, label in LABELS.items()},
         "voice_outcomes": [o.value for o in rule_outcomes(Channel.VOICE)],
         "sms_outcomes": [o.value for o in rule_outcomes(Channel.SMS)],
         "close_only": {o.value for o in CLOSE_ONLY_OUTCOMES},
