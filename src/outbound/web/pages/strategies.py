@@ -21,6 +21,7 @@ from outbound.api.schemas import IdPath
 from outbound.campaigns.repository import names_using
 from outbound.errors import Invalid
 from outbound.models import Strategy, StrategyAttempt
+from outbound.settings.service import get_settings
 from outbound.strategies import service
 from outbound.strategies.outcomes import (
     CLOSE_ONLY_OUTCOMES,
@@ -39,7 +40,7 @@ from outbound.strategies.schemas import (
     StrategyUpdate,
     attempt_out,
 )
-from outbound.web import forms, nesting
+from outbound.web import forms, nesting, rules_text
 from outbound.web.auth import AdminPost, Form, ViewerPage
 from outbound.web.templating import render, see_other
 
@@ -218,12 +219,18 @@ def _page(
     settings = shown.get("s") or forms.FormState.initial(
         {name: getattr(strategy, name) for name in STRATEGY_FIELDS}, prefix="s"
     )
+    add = shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new")
     context = {
         "strategy": strategy,
         "attempts": outs,
         "attempt_forms": attempt_forms,
+        "said": rules_text.said(outs, get_settings(session).default_sms_expiry_minutes),
+        # A rules table opens by itself only to show an error in it.
+        "rules_open": {key: _rule_error(form) for key, form in attempt_forms.items()},
         "settings": settings,
-        "add": shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new"),
+        "add": add,
+        "add_open": not add.ok or (done or request.query_params.get("done")) == "added",
+        "add_rules_open": _rule_error(add),
         "delete_form": shown.get("del") or forms.FormState(prefix="del"),
         "used_by": names_using(session, strategy_id=strategy.id),
         "locked": ", ".join(running),
@@ -233,6 +240,10 @@ def _page(
         **_common(),
     }
     return render(request, "strategies/detail.html", context, status_code=status_code)
+
+
+def _rule_error(form: forms.FormState) -> bool:
+    return any(name.startswith("rules.") for name in form.errors)
 
 
 def _locked(request: Request, session: Session, strategy: Strategy) -> Response | None:
