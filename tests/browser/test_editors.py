@@ -28,6 +28,8 @@ def test_strategy_with_busy_sms_fallback_and_a_move(server: Server, page: Page) 
     strategy_id = int(re.sub(r"\?.*", "", page.url).rsplit("/", 1)[1])
 
     add = page.locator("#add-attempt")
+    expect(add.get_by_label("Channel")).to_be_hidden()  # the add form opens on demand
+    add.get_by_text("Add an attempt").click()
     expect(add.get_by_label("SMS template")).to_be_hidden()  # voice is chosen
     add.get_by_role("button", name="Add attempt").click()  # 1: voice, phone 1
     expect(page.get_by_role("heading", name=re.compile("Attempt 1"))).to_be_visible()
@@ -38,18 +40,21 @@ def test_strategy_with_busy_sms_fallback_and_a_move(server: Server, page: Page) 
     expect(page.get_by_role("heading", name=re.compile("Attempt 2"))).to_be_visible()
 
     first = page.locator('li.attempt[data-position="1"]')
+    first.get_by_text("Edit rules").click()
     first.get_by_label("Busy: then").select_option("goto")
     first.get_by_label("Busy: go to attempt").fill("")  # forgotten target: refused by its cell
     first.get_by_role("button", name="Save attempt 1").click()
     first = page.locator('li.attempt[data-position="1"]')
     busy_error = first.locator('tr[data-outcome="busy"] .field-error')
     expect(busy_error).to_contain_text("goto needs 'attempt'")
+    expect(busy_error).to_be_visible()  # the table with an error is open
     shoot(page, "strategy-rule-error")
     first.get_by_label("Busy: go to attempt").fill("2")
     first.get_by_label("Busy: delay in minutes").fill("10")
     first.get_by_role("button", name="Save attempt 1").click()
     expect(page.locator("#attempts").get_by_role("status")).to_have_text("Attempt saved.")
 
+    add.get_by_text("Add an attempt").click()  # closed again after another action
     add.get_by_label("Phone", exact=True).select_option("2")
     add.get_by_role("button", name="Add attempt").click()  # 3: voice, phone 2
     expect(page.get_by_role("heading", name=re.compile("Attempt 3"))).to_be_visible()
@@ -151,6 +156,7 @@ def test_strategy_of_a_running_campaign_has_its_controls_off_with_the_reason(
     expect(page.locator("#locked-note")).to_have_text(
         f"Used by running campaign(s) {campaign_name}: stop them to edit."
     )
+    page.get_by_text("Add an attempt").click()  # a disclosure, not a control: it opens
     for button in ("Save settings", "Save attempt 1", "Add attempt", "Delete strategy"):
         expect(page.get_by_role("button", name=button)).to_be_disabled()
     expect(page.get_by_role("button", name="Delete attempt 1")).to_be_disabled()
@@ -162,3 +168,64 @@ def test_strategy_of_a_running_campaign_has_its_controls_off_with_the_reason(
     page.get_by_label("Max attempts per contact").fill("3")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status").first).to_have_text("Saved.")
+
+
+def test_a_three_attempt_strategy_reads_at_a_glance(server: Server, page: Page) -> None:
+    """Issue 13: every attempt repeated its twelve outcome rows, the add form was always
+    open (a 3,000 px page), and nothing said what an SMS reply or STOP does. Each attempt now
+    says what differs from the defaults; its full table opens on demand."""
+    name = _unique("glance")
+    made = server.api(
+        "POST",
+        "/strategies",
+        json={
+            "name": name,
+            "max_attempts": 5,
+            "attempts": [
+                {
+                    "channel": "voice",
+                    "rules": {"busy": {"action": "goto", "attempt": 3, "delay_minutes": 10}},
+                },
+                {"channel": "sms", "sms_template": "We missed you", "sms_expiry_minutes": 240},
+                {"channel": "voice", "phone_slot": 2},
+            ],
+        },
+    )
+    assert made.status_code == 201, made.text
+    login(page, server, "admin", server.admin_password)
+    page.goto(f"{server.url}/strategies/{made.json()['id']}")
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    # A 3,931 px page before (1280 wide); 1,452 px after.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 1600, height
+    first = page.locator('li.attempt[data-position="1"]')
+    expect(first.get_by_test_id("rules-said")).to_contain_text("Busy → attempt 3 after 10 min")
+    expect(first.get_by_label("Busy: then")).to_be_hidden()
+    said = page.locator('li.attempt[data-position="2"]').get_by_test_id("rules-said")
+    expect(said).to_contain_text("A reply closes the contact as SMS responded.")
+    expect(said).to_contain_text(
+        "puts the number on the DNC list and closes the contact as DNC Listed."
+    )
+    expect(said).to_contain_text("No reply within 240 min → attempt 3 at once.")
+    last = page.locator('li.attempt[data-position="3"]').get_by_test_id("rules-said")
+    expect(last).to_have_text("Every outcome follows the default rules.")
+    add = page.locator("#add-attempt")
+    expect(add.get_by_label("Channel")).to_be_hidden()
+    shoot(page, "strategy-at-a-glance")
+
+    # The full table on demand; one with an error stays open to show it.
+    first.get_by_text("Edit rules").click()
+    first.get_by_label("No answer: then").select_option("goto")
+    first.get_by_label("No answer: go to attempt").fill("9")
+    first.get_by_role("button", name="Save attempt 1").click()
+    error = page.locator('li.attempt[data-position="1"] tr[data-outcome="no_answer"] .field-error')
+    expect(error).to_contain_text("does not exist")
+    expect(error).to_be_visible()
+    first.get_by_label("No answer: go to attempt").fill("2")
+    first.get_by_label("No answer: delay in minutes").fill("30")
+    first.get_by_role("button", name="Save attempt 1").click()
+    expect(page.locator("#attempts").get_by_role("status")).to_have_text("Attempt saved.")
+    expect(first.get_by_test_id("rules-said")).to_contain_text("No answer → attempt 2 after 30 min")
+    expect(first.get_by_label("Busy: then")).to_be_hidden()
+    add.get_by_text("Add an attempt").click()
+    expect(add.get_by_label("Channel")).to_be_visible()

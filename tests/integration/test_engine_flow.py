@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -333,3 +334,41 @@ def test_a_result_after_the_dangling_timeout_is_kept_and_never_redialled(
         "busy": 1,
         "connected": 1,
     }
+    # The contacts say the same as the report: Dangling, with the outcome that came late.
+    shown = _contacts_api(client, admin, campaign)
+    assert {p: (c["state"], c["last_outcome"]) for p, c in shown.items()} == {
+        "+14155550486": ("dangling", "busy"),
+        "+14155550200": ("dangling", "connected"),
+    }
+
+
+def _contacts_api(client: TestClient, admin: Account, campaign: int) -> dict[str, Any]:
+    """The contacts as the contacts API (and so the contacts page) shows them, by number."""
+    answer = client.get(f"{API}/campaigns/{campaign}/contacts", headers=admin.headers)
+    assert answer.status_code == 200, answer.text
+    return {row["phone1_e164"]: row for row in answer.json()["items"]}
+
+
+@pytest.mark.parametrize(
+    ("mode", "state"), [("await_reply", "sms_sent"), ("send_and_close", "sms_sent_closed")]
+)
+def test_a_delivery_receipt_becomes_the_contacts_last_outcome(
+    client: TestClient, admin: Account, db: Database, mode: str, state: str
+) -> None:
+    """Issue 13: the receipt marked the attempt ``sms_delivered`` while the contact kept
+    ``sms_accepted``, so the contacts page and the campaign report disagreed. Whether the
+    contact waits for a reply (a day's expiry) or was sent and closed."""
+    attempt = {"channel": "sms", "sms_template": "Hi", "sms_expiry_minutes": 1440}
+    strategy = {"name": "sms-receipts", "max_attempts": 1, "attempts": [attempt]}
+    attempt["sms_mode"] = mode
+    number = "+14155550200"  # delivered, never answered
+    campaign = setup_campaign(client, admin, strategy=strategy, phones=[number], kind="sms")
+    clock = VirtualClock(START)
+    run(make_engine(db, clock), clock, until=START + timedelta(hours=1))
+
+    (sent,) = _attempts(db, campaign)[number]
+    assert sent.outcome is not None and sent.outcome.value == "sms_delivered"
+    contact = _contacts_api(client, admin, campaign)[number]
+    assert (contact["state"], contact["last_outcome"]) == (state, "sms_delivered")
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers).json()
+    assert {k: v for k, v in report["counts_by_outcome"].items() if v} == {"sms_delivered": 1}

@@ -7,6 +7,7 @@ every submit_sm it received, so each test proves no message went out twice.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -113,6 +114,14 @@ def test_each_smsc_answer_ends_in_its_state(
     for number, (state, outcome, raw) in expected.items():
         (attempt,) = attempts[number]
         assert (final[number], attempt.outcome, attempt.raw_result) == (state, outcome, raw)
+    # The contacts API (and page) and the campaign report say the same (issue 13: a
+    # delivered contact kept ``sms_accepted`` as its last outcome).
+    shown = client.get(f"{API}/campaigns/{campaign}/contacts", headers=admin.headers).json()
+    last = {c["phone1_e164"]: c["last_outcome"] for c in shown["items"]}
+    assert last == {number: outcome.value for number, (_, outcome, _) in expected.items()}
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers).json()
+    counted = {k: v for k, v in report["counts_by_outcome"].items() if v}
+    assert counted == dict(Counter(outcome.value for _, outcome, _ in expected.values()))
     # The SMSC's message id is kept on each accepted attempt (receipts after a restart).
     assert attempts["+14155550100"][0].external_id
     assert attempts["+14155550998"][0].external_id is None

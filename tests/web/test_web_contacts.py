@@ -182,6 +182,28 @@ def test_columns_are_remembered_per_user(
     assert re.findall(r'data-col="([^"]+)"', client.get(base).text) == ["param3"]
 
 
+def test_the_contacts_table_and_its_export_show_outcome_labels(
+    client: TestClient, db: Database, viewer: Account, login: Login
+) -> None:
+    """Issue 13: the table showed ``no_answer`` where every other page shows a label. The
+    export carries what the table shows (the API keeps the keys for machines)."""
+    campaign = make_campaign(db, "outcomes")
+    keyed = ["no_answer", "sms_delivered", "callback_requested", None]
+    ids = add_contacts(db, campaign, [{"last_outcome": k} for k in keyed])
+    token = login(viewer)
+    base = f"/campaigns/{campaign}/contacts"
+    # The user's own columns (the database is shared with the other tests of this file).
+    client.post(f"{base}/columns", data={"csrf_token": token, "column": ["last_outcome"]})
+    page = client.get(base).text
+    cells = re.findall(r"<td data-label=\"Last outcome\">([^<]*)</td>", page)
+    assert cells == ["No answer", "SMS delivered", "Callback requested", ""]
+    exported = client.get(f"/campaigns/{campaign}/contacts.csv").text
+    table = list(csv.DictReader(io.StringIO(exported, newline="")))
+    assert [r["last_outcome"] for r in table] == cells
+    api = client.get(f"/api/v1/contacts/{ids[0]}", headers=viewer.headers)
+    assert api.status_code == 200 and api.json()["last_outcome"] == "no_answer"
+
+
 def test_export_streams_every_page_of_the_filter_with_formulas_escaped(
     client: TestClient, db: Database, viewer: Account, login: Login
 ) -> None:
@@ -305,7 +327,16 @@ def test_contact_detail_shows_its_attempts(
 ) -> None:
     campaign = make_campaign(db, "detail")
     (contact_id,) = add_contacts(
-        db, campaign, [{"state": ContactState.NOT_CONNECTED, "attempt_count": 2, "param1": "vip"}]
+        db,
+        campaign,
+        [
+            {
+                "state": ContactState.NOT_CONNECTED,
+                "attempt_count": 2,
+                "param1": "vip",
+                "last_outcome": "no_answer",
+            }
+        ],
     )
     now = datetime.now(UTC)
     with db.transaction() as session:
@@ -330,9 +361,11 @@ def test_contact_detail_shows_its_attempts(
     assert page.status_code == 200
     assert "Not Connected" in page.text and "vip" in page.text
     attempts = re.findall(
-        r"<tr><th scope=\"row\"[^>]*>(\d)</th>.*?Outcome\">(\w+)</td>", page.text, re.S
+        r"<tr><th scope=\"row\"[^>]*>(\d)</th>.*?Outcome\">([^<]+)</td>", page.text, re.S
     )
-    assert attempts == [("1", "busy"), ("2", "no_answer")]
+    # Issue 13: outcomes read as labels, as on every other page, not as keys.
+    assert attempts == [("1", "Busy"), ("2", "No answer")]
+    assert "<dt>Last outcome</dt><dd>No answer</dd>" in page.text
     assert "SIP 482" in page.text
     assert client.get("/contacts/999999").status_code == 404
     listing = client.get(f"/campaigns/{campaign}")
@@ -421,4 +454,4 @@ def test_contact_detail_shows_its_sms_replies_late_ones_marked(
         ("please stop", True, True),
     ]
     assert "who <is>" not in page  # the customer's text is escaped
-    assert "sms_expired" in page
+    assert 'Outcome">SMS expired (no reply)</td>' in page

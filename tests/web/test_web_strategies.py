@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -364,3 +365,102 @@ def test_strategy_of_a_running_campaign_is_shown_locked_and_refuses_posts(
     assert reason not in client.get(f"/strategies/{sid}").text
     assert _edit(client, token, sid, first, phone_slot="2").status_code == 303
     assert _strategy(client, admin, sid)["attempts"][0]["phone_slot"] == 2
+
+
+def _said(page: str) -> dict[int, list[str]]:
+    """Each attempt's rules in words, by attempt id, as lines of text."""
+    found = re.findall(
+        r'id="attempt-(\d+)".*?data-testid="rules-said">(.*?)</div>', page, flags=re.S
+    )
+    return {
+        int(aid): [html.unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in lines]
+        for aid, block in found
+        if (lines := re.findall(r"<(?:li|p)[^>]*>(.*?)</(?:li|p)>", block, flags=re.S))
+    }
+
+
+def _opened(page: str) -> dict[str, bool]:
+    """Which disclosures are open: each attempt's rules table (by attempt id) and the add form."""
+    shown = {
+        f"attempt-{aid}": " open" in attrs
+        for aid, attrs in re.findall(
+            r'id="attempt-(\d+)".*?<details class="rules-details"([^>]*)>', page, flags=re.S
+        )
+    }
+    add = re.search(r'<details class="card" id="add-attempt"([^>]*)>', page)
+    shown["add"] = add is not None and " open" in add.group(1)
+    return shown
+
+
+def test_each_attempt_says_its_rules_and_shows_its_table_on_demand(
+    client: TestClient, admin: Account, viewer: Account, login: Login
+) -> None:
+    """Issue 13: every attempt showed its twelve rule rows, the add form was always open,
+    and nothing said what an SMS reply or STOP does."""
+    goto_3 = {"action": "goto", "attempt": 3, "delay_minutes": 10}
+    body = {
+        "name": "said",
+        "max_attempts": 6,
+        "attempts": [
+            {
+                "channel": "voice",
+                "rules": {
+                    "busy": goto_3,
+                    "no_answer": goto_3,
+                    "fax": {"action": "retry", "delay_minutes": 5},
+                    "network_error": {"action": "retry", "delay_minutes": 15},  # the default
+                },
+            },
+            {"channel": "sms", "rules": {"sms_expired": {"action": "close"}}},
+            {"channel": "sms", "sms_mode": "send_and_close", "phone_slot": 2},
+            {"channel": "voice"},
+        ],
+    }
+    made = client.post("/api/v1/strategies", json=body, headers=admin.headers)
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    first, waiting, closing, last = (a["id"] for a in made.json()["attempts"])
+    token = login(admin)
+    page = client.get(f"/strategies/{sid}").text
+    opt_out = (
+        "A reply with an opt-out word (STOP, UNSUBSCRIBE…: see Settings) puts the number on "
+        "the DNC list and closes the contact as DNC Listed."
+    )
+    assert _said(page) == {
+        first: [
+            "Busy, No answer → attempt 3 after 10 min",
+            "Fax → attempt 1 again after 5 min",
+            "Other outcomes: the defaults.",
+        ],
+        waiting: [
+            "A reply closes the contact as SMS responded.",
+            opt_out,
+            "No reply within 1440 min (the default setting) → close (SMS sent and Closed).",
+            "Not accepted or not delivered (SMS failed) → close (Not Connected).",
+        ],
+        closing: [
+            "Once the gateway accepts it the contact closes as SMS sent and Closed: no reply "
+            "is awaited.",
+            "A reply is still kept on the contact. " + opt_out,
+            "Refused by the gateway (SMS failed) → close (Not Connected).",
+        ],
+        last: ["Every outcome follows the default rules."],
+    }
+    closed = {f"attempt-{a}": False for a in (first, waiting, closing, last)} | {"add": False}
+    assert _opened(page) == closed
+    # Every rule is still in the page (behind its disclosure), the form posts as before.
+    assert page.count('<tr data-outcome="') == 12 + 2 + 2 + 12 + 12 + 2
+
+    attempt = _strategy(client, admin, sid)["attempts"][3]
+    wrong = _edit(client, token, sid, attempt, **_rule("busy", action="goto", attempt="9"))
+    assert wrong.status_code == 422
+    assert _opened(wrong.text) == closed | {f"attempt-{last}": True}  # the error shows
+    bad_add = _add(client, token, sid, **_rule("busy", delay_minutes="soon"))
+    assert bad_add.status_code == 422
+    assert _opened(bad_add.text) == closed | {"add": True}
+
+    client.cookies.clear()
+    login(viewer)
+    read = client.get(f"/strategies/{sid}").text
+    assert _said(read)[first][0] == "Busy, No answer → attempt 3 after 10 min"
+    assert "All rules" in read and "Retry after 5 min" in read

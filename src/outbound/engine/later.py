@@ -1,22 +1,24 @@
 """Results that are not an attempt's first: the end of an answered call, and a result that
 came after its attempt went Dangling.
 
-Neither changes a contact. A call's outcome is recorded at its answer (the contact moves on
+Neither moves a contact. A call's outcome is recorded at its answer (the contact moves on
 then); its end only completes the attempt. A result that arrives after the dangling timeout
 closed the contact is kept on the attempt, so the attempt and the reports say what really
-happened, but the contact stays Dangling and is never dialled again.
+happened, and becomes the contact's last outcome when the attempt is its last (the contacts
+page agrees with the reports), but the contact stays Dangling and is never dialled again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from outbound.channels.base import Result
 from outbound.engine.store import among
-from outbound.models import Attempt
+from outbound.models import Attempt, Contact
+from outbound.models._columns import utcnow
 
 
 def record_later(session: Session, results: Sequence[Result]) -> list[int]:
@@ -38,7 +40,22 @@ def record_later(session: Session, results: Sequence[Result]) -> list[int]:
             _keep_late(attempt, result)
             late.append(attempt.id)
     session.flush()
+    _follow(session, [attempts[i] for i in late])
     return late
+
+
+def _follow(session: Session, attempts: Sequence[Attempt]) -> None:
+    """The late outcome becomes the last outcome of the contacts whose last attempt it is;
+    their state stays."""
+    stamp = utcnow()
+    for attempt in attempts:
+        assert attempt.outcome is not None
+        session.execute(
+            update(Contact)
+            .where(Contact.id == attempt.contact_id, Contact.last_attempt_id == attempt.id)
+            .values(last_outcome=attempt.outcome.value, updated_at=stamp)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _candidates(session: Session, attempt_ids: Sequence[int]) -> dict[int, Attempt]:

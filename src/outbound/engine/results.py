@@ -201,9 +201,11 @@ def _apply(
     )
     changed = _write(session, decided.values())
     store.release_in_flight(session, released)
-    # Webhooks (nothing when no subscription): the results first, then the states.
+    # Webhooks (nothing when no subscription): the results first, then the states (a
+    # receipt that only brings the last outcome up to date moves no contact).
+    moved = {c.id for c in decided.values() if c.state is not c.was[0]}
     outbox.attempts_ended(session, [*first, *touched, *late], now=now)
-    outbox.contacts_changed(session, changed, now=now)
+    outbox.contacts_changed(session, [c for c in changed if c in moved], now=now)
     return len(changed)
 
 
@@ -399,7 +401,11 @@ def _late(
     now: datetime,
 ) -> int:
     """A delivery receipt after the submit was accepted; a failure re-opens the strategy.
-    One after the reply or the expiry that decided the contact changes nothing."""
+    One after the reply or the expiry that decided the contact changes nothing.
+
+    The receipt becomes the attempt's outcome, so it becomes the contact's last outcome too
+    when this is the contact's last attempt: the contact and the reports (which count the
+    attempts' outcomes) say the same."""
     if result.outcome not in LATE or attempt.outcome in SETTLED:
         return 0
     attempt.outcome = result.outcome
@@ -407,10 +413,10 @@ def _late(
     if result.outcome is Outcome.SMS_DELIVERED or not _waiting_for(
         contact, attempt, ContactState.SMS_SENT
     ):
-        return 0
+        return _follow(contact, attempt)
     rt = runtime(attempt.campaign_id)
     if rt is None:
-        return 0
+        return _follow(contact, attempt)
     decision = decide(
         rt.plan,
         position=attempt.strategy_position,
@@ -426,6 +432,16 @@ def _late(
         number=attempt.phone_number,
         now=now,
     )
+    return 1
+
+
+def _follow(contact: _Contact, attempt: _Attempt) -> int:
+    """The contact's last outcome follows its last attempt's; 1 when that changed it."""
+    if contact.last_attempt_id != attempt.id or attempt.outcome is None:
+        return 0
+    if contact.last_outcome == attempt.outcome.value:
+        return 0
+    contact.last_outcome = attempt.outcome.value
     return 1
 
 

@@ -32,6 +32,42 @@ class Outcome(StrEnum):
     SMS_EXPIRED = "sms_expired"
 
 
+# What people read for an outcome: on every page (contacts, a contact's attempts, the
+# report's charts, the strategy editor). Machines (the API, webhooks) get the keys.
+LABELS: dict[Outcome, str] = {
+    Outcome.CONNECTED: "Connected",
+    Outcome.BUSY: "Busy",
+    Outcome.NO_ANSWER: "No answer",
+    Outcome.ANSWERING_MACHINE: "Answering machine",
+    Outcome.CUSTOMER_ABANDONED: "Customer abandoned",
+    Outcome.DIALER_ABANDONED: "Dialer abandoned (no agent)",
+    Outcome.INVALID_NUMBER: "Invalid number",
+    Outcome.NETWORK_ERROR: "Network error",
+    Outcome.DECLINED: "Declined",
+    Outcome.FAX: "Fax",
+    Outcome.WRONG_PERSON: "Wrong person",
+    Outcome.CALLBACK_REQUESTED: "Callback requested",
+    Outcome.SMS_ACCEPTED: "SMS accepted",
+    Outcome.SMS_DELIVERED: "SMS delivered",
+    Outcome.SMS_FAILED: "SMS failed",
+    Outcome.SMS_REPLY: "SMS reply",
+    Outcome.SMS_STOP: "SMS STOP (opt-out)",
+    Outcome.SMS_EXPIRED: "SMS expired (no reply)",
+}
+# Keys the reports use for attempts without an outcome.
+OTHER_LABELS = {"in_progress": "In progress", "no_result": "No result"}
+
+
+def label(key: str | Outcome | None) -> str:
+    """The label of an outcome key; an unknown key as it is (nothing hidden), none as ""."""
+    if key is None:
+        return ""
+    try:
+        return LABELS[Outcome(key)]
+    except ValueError:
+        return OTHER_LABELS.get(key, key)
+
+
 class RuleAction(StrEnum):
     NEXT = "next"  # the attempt that follows in the strategy's order, after the delay
     RETRY = "retry"  # this same attempt again, after the delay

@@ -15,6 +15,7 @@ from outbound.models import Campaign
 from outbound.reports import service as reports
 from outbound.reports.repository import IN_PROGRESS, NO_RESULT
 from outbound.reports.timeline import Bucket
+from outbound.strategies import outcomes
 
 STATE_COLOURS: dict[ContactState, str] = {
     ContactState.PENDING: "#94a3b8",
@@ -50,14 +51,6 @@ OUTCOME_COLOURS: dict[str, str] = {
     IN_PROGRESS: "#fde68a",
     NO_RESULT: "#fb923c",
 }
-
-
-def outcome_label(key: str) -> str:
-    special = {"sms_stop": "SMS STOP", "sms_reply": "SMS reply"}
-    if key in special:
-        return special[key]
-    text = key.replace("_", " ")
-    return text[:3].upper() + text[3:] if text.startswith("sms") else text.capitalize()
 
 
 @dataclass(frozen=True)
@@ -134,7 +127,7 @@ def campaign_stats(session: Session, campaign_id: int, *, now: datetime) -> Camp
             "labels": [f"{b.start:%H:00}" for b in buckets],
             "datasets": [
                 {
-                    "label": outcome_label(k),
+                    "label": outcomes.label(k),
                     "data": [b.outcomes.get(k, 0) for b in buckets],
                     "colour": OUTCOME_COLOURS[k],
                 }

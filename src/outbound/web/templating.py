@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from outbound import __version__
+from outbound.strategies import outcomes
 from outbound.web.auth import CSRF_FIELD, CSRF_HEADER, PageCaller
 from outbound.web.nav import nav_for
 
@@ -46,6 +47,7 @@ def _percent(part: float, whole: float) -> int:
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     found.env.filters["when"] = _when
+    found.env.filters["outcome"] = outcomes.label  # a key as people read it
     found.env.globals["percent"] = _percent
     found.env.globals["CSRF_FIELD"] = CSRF_FIELD
     found.env.globals["CSRF_HEADER"] = CSRF_HEADER

@@ -23,6 +23,7 @@ from outbound.db.engine import Database
 from outbound.errors import Invalid
 from outbound.imports.report import csv_rows
 from outbound.models import PARAM_SLOTS, PHONE_SLOTS, Campaign, Contact
+from outbound.strategies import outcomes
 from outbound.users import service as users
 from outbound.web import forms
 from outbound.web.auth import AnyPost, Form, SupervisorPost, ViewerPage
@@ -39,7 +40,7 @@ PREFERENCE = "contact_columns"
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | time | state | campaign (a value of the contact's campaign)
+    kind: str = "text"  # text | time | state | outcome | campaign (a value of its campaign)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -49,7 +50,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("state", "State", "state"),
     Column("number_to_call", "Number to call"),
     Column("dialer_target", "Dialer target", "campaign"),
-    Column("last_outcome", "Last outcome"),
+    Column("last_outcome", "Last outcome", "outcome"),
     Column("attempt_count", "Attempts"),
     Column("created_at", "Added", "time"),
     Column("request_time", "Last attempt", "time"),
@@ -128,6 +129,8 @@ def cell(contact: Contact, column: Column, campaign: Campaign) -> str:
         return ""
     if column.kind == "state":
         return LABELS[value]
+    if column.kind == "outcome":
+        return outcomes.label(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)

@@ -21,11 +21,12 @@ from outbound.api.schemas import IdPath
 from outbound.campaigns.repository import names_using
 from outbound.errors import Invalid
 from outbound.models import Strategy, StrategyAttempt
+from outbound.settings.service import get_settings
 from outbound.strategies import service
 from outbound.strategies.outcomes import (
     CLOSE_ONLY_OUTCOMES,
+    LABELS,
     Channel,
-    Outcome,
     RuleAction,
     SmsMode,
     rule_outcomes,
@@ -39,7 +40,7 @@ from outbound.strategies.schemas import (
     StrategyUpdate,
     attempt_out,
 )
-from outbound.web import forms, nesting
+from outbound.web import forms, nesting, rules_text
 from outbound.web.auth import AdminPost, Form, ViewerPage
 from outbound.web.templating import render, see_other
 
@@ -56,22 +57,6 @@ ATTEMPT_FIELDS: dict[str, forms.Converter] = {
     "sms_template": forms.optional_text,
     "sms_expiry_minutes": forms.optional_integer,
     "sms_mode": forms.choice,
-}
-OUTCOME_LABELS = {
-    Outcome.CONNECTED: "Connected",
-    Outcome.BUSY: "Busy",
-    Outcome.NO_ANSWER: "No answer",
-    Outcome.ANSWERING_MACHINE: "Answering machine",
-    Outcome.CUSTOMER_ABANDONED: "Customer abandoned",
-    Outcome.DIALER_ABANDONED: "Dialer abandoned (no agent)",
-    Outcome.INVALID_NUMBER: "Invalid number",
-    Outcome.NETWORK_ERROR: "Network failure",
-    Outcome.DECLINED: "Declined",
-    Outcome.FAX: "Fax",
-    Outcome.WRONG_PERSON: "Wrong person",
-    Outcome.CALLBACK_REQUESTED: "Callback requested",
-    Outcome.SMS_EXPIRED: "No reply before expiry",
-    Outcome.SMS_FAILED: "SMS failed",
 }
 ACTIONS = [
     (RuleAction.NEXT.value, "Next attempt"),
@@ -149,7 +134,7 @@ def _new_attempt_values() -> dict[str, Any]:
 
 def _common() -> dict[str, Any]:
     return {
-        "outcome_labels": {o.value: label for o, label in OUTCOME_LABELS.items()},
+        "outcome_labels": {o.value: label for o, label in LABELS.items()},
         "voice_outcomes": [o.value for o in rule_outcomes(Channel.VOICE)],
         "sms_outcomes": [o.value for o in rule_outcomes(Channel.SMS)],
         "close_only": {o.value for o in CLOSE_ONLY_OUTCOMES},
@@ -234,12 +219,18 @@ def _page(
     settings = shown.get("s") or forms.FormState.initial(
         {name: getattr(strategy, name) for name in STRATEGY_FIELDS}, prefix="s"
     )
+    add = shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new")
     context = {
         "strategy": strategy,
         "attempts": outs,
         "attempt_forms": attempt_forms,
+        "said": rules_text.said(outs, get_settings(session).default_sms_expiry_minutes),
+        # A rules table opens by itself only to show an error in it.
+        "rules_open": {key: _rule_error(form) for key, form in attempt_forms.items()},
         "settings": settings,
-        "add": shown.get("new") or forms.FormState.initial(_new_attempt_values(), prefix="new"),
+        "add": add,
+        "add_open": not add.ok or (done or request.query_params.get("done")) == "added",
+        "add_rules_open": _rule_error(add),
         "delete_form": shown.get("del") or forms.FormState(prefix="del"),
         "used_by": names_using(session, strategy_id=strategy.id),
         "locked": ", ".join(running),
@@ -249,6 +240,10 @@ def _page(
         **_common(),
     }
     return render(request, "strategies/detail.html", context, status_code=status_code)
+
+
+def _rule_error(form: forms.FormState) -> bool:
+    return any(name.startswith("rules.") for name in form.errors)
 
 
 def _locked(request: Request, session: Session, strategy: Strategy) -> Response | None:
