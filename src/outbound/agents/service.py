@@ -54,7 +54,7 @@ def describe(agent: Agent) -> AgentOut:
         user_id=agent.user_id,
         username=agent.user.username,
         sip_address=agent.sip_address,
-        campaign_ids=[c.id for c in agent.campaigns],
+        campaign_ids=sorted(c.id for c in agent.campaigns),
         state=agent.state,
         state_since=agent.state_since,
         reason_id=agent.reason_id,
