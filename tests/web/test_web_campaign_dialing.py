@@ -1,4 +1,5 @@
-"""The campaign form's dialing fields: shown, saved, and refused by their field."""
+"""The campaign form's dialing fields and the agent heartbeat setting: shown, saved, and
+refused by their field."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from outbound.db.engine import Database
 from tests.conftest import Account
 from tests.factories import make_campaign
 from tests.web.conftest import field_error
+from tests.web.test_web_settings import form
 
 Login = Callable[[Account], str]
 
@@ -98,3 +100,22 @@ def test_dialing_errors_land_by_their_field(
     assert "only an Agent campaign" in (field_error(not_agent.text, "f-dialing_mode") or "")
     api = client.get(f"/api/v1/campaigns/{campaign}", headers=admin.headers).json()
     assert api["dialing_mode"] == "fixed" and api["lines_per_agent"] == 1.0
+
+
+def test_settings_page_sets_the_agent_heartbeat(
+    client: TestClient, admin: Account, login: Login
+) -> None:
+    token = login(admin)
+    page = client.get("/settings").text
+    assert 'name="agent_heartbeat_seconds"' in page and 'value="30"' in page
+    bad = client.post("/settings", data=form(token, agent_heartbeat_seconds="2"))
+    assert bad.status_code == 422
+    assert "greater than or equal to 5" in (
+        field_error(bad.text, "f-agent_heartbeat_seconds") or ""
+    )
+    saved = client.post(
+        "/settings", data=form(token, agent_heartbeat_seconds="45"), follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    stored = client.get("/api/v1/settings", headers=admin.headers).json()
+    assert stored["agent_heartbeat_seconds"] == 45
