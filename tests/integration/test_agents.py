@@ -319,3 +319,52 @@ def test_heartbeat_setting_is_validated(client: TestClient, admin: Account) -> N
         f"{API}/settings", json={"agent_heartbeat_seconds": 10}, headers=admin.headers
     )
     assert ok.status_code == 200 and ok.json()["agent_heartbeat_seconds"] == 10
+
+
+def test_an_agent_on_a_call_is_not_deleted(
+    client: TestClient, db: Database, admin: Account, agent: Account
+) -> None:
+    from outbound.agents import service
+    from outbound.agents.states import AgentState
+
+    profile = _profile(client, admin, agent)
+    client.post(f"{API}/agents/me/state", json={"state": "not_ready"}, headers=agent.headers)
+    client.post(f"{API}/agents/me/state", json={"state": "ready"}, headers=agent.headers)
+    with db.transaction() as session:  # what the engine will do when it reserves the agent
+        row = service.get_agent(session, profile["id"], for_update=True)
+        service.change_state(
+            session,
+            row,
+            AgentState.RESERVED,
+            reason=None,
+            by=None,
+            by_agent=False,
+            now=row.state_since,
+        )
+    refused = client.delete(f"{API}/agents/{profile['id']}", headers=admin.headers)
+    assert refused.status_code == 409 and "reserved" in refused.json()["detail"]
+    # The agent cannot leave a reservation by itself for ready either: it is the engine's.
+    own = client.post(f"{API}/agents/me/state", json={"state": "logged_out"}, headers=agent.headers)
+    assert own.status_code == 409 and "from reserved to logged_out" in own.json()["detail"]
+    assert (
+        client.get(f"{API}/agents/{profile['id']}", headers=admin.headers).json()["state"]
+        == "reserved"
+    )
+    assert client.get(f"{API}/agents/999/history", headers=admin.headers).status_code == 404
+
+
+def test_deleting_the_user_deletes_its_agent_profile(
+    client: TestClient, db: Database, admin: Account
+) -> None:
+    made = client.post(
+        f"{API}/users",
+        json={"username": "carol", "password": "carol-password-1", "role": "agent"},
+        headers=admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    body = {"user_id": made.json()["id"], "sip_address": "sip:carol@pbx"}
+    profile = client.post(f"{API}/agents", json=body, headers=admin.headers).json()
+    gone = client.delete(f"{API}/users/{made.json()['id']}", headers=admin.headers)
+    assert gone.status_code == 204, gone.text
+    assert client.get(f"{API}/agents/{profile['id']}", headers=admin.headers).status_code == 404
+    assert client.get(f"{API}/agents", headers=admin.headers).json() == []
