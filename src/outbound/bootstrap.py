@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from outbound.agents.service import ensure_reasons
 from outbound.db.engine import Database
 from outbound.db.migrate import upgrade_head
 from outbound.schedules.service import ensure_default_schedule
@@ -12,9 +13,11 @@ from outbound.users.service import ensure_first_admin
 
 
 def seed(session: Session) -> None:
-    """Create the built-in Default strategy and schedule if missing (idempotent)."""
+    """Create the built-in Default strategy and schedule, and the agents' reason codes, if
+    missing (idempotent)."""
     ensure_default_strategy(session)
     ensure_default_schedule(session)
+    ensure_reasons(session)
 
 
 def prepare(db: Database, *, first_admin: bool = True) -> str | None:

@@ -207,7 +207,7 @@ def simulate(
 @users_app.command("create")
 def users_create(
     username: str,
-    role: Annotated[Role, typer.Option(help="admin, supervisor or viewer")] = Role.ADMIN,
+    role: Annotated[Role, typer.Option(help="admin, supervisor, viewer or agent")] = Role.ADMIN,
     password_file: Annotated[
         Path | None, typer.Option(help="Read the password from this file instead of a prompt")
     ] = None,

@@ -15,7 +15,7 @@ from outbound.db.engine import Database
 from outbound.errors import Forbidden, Unauthorized
 from outbound.models import User
 from outbound.users import service as users
-from outbound.users.roles import Role, role_allows
+from outbound.users.roles import Role, may_act_as_agent, role_allows
 from outbound.users.throttle import Policy, Throttle
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A log-in or API token")
@@ -91,3 +91,15 @@ def require(role: Role) -> Callable[[User], User]:
 Viewer = Annotated[User, Depends(require(Role.VIEWER))]
 Supervisor = Annotated[User, Depends(require(Role.SUPERVISOR))]
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
+
+
+def require_agent_role(user: CurrentUser) -> User:
+    """Agents, and supervisors and admins who also take calls; never a viewer."""
+    if not may_act_as_agent(user.role):
+        raise Forbidden(
+            f"this needs the agent role (or supervisor, admin); you are {user.role.value}"
+        )
+    return user
+
+
+AgentUser = Annotated[User, Depends(require_agent_role)]

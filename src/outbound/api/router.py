@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from outbound.agents.endpoints import reasons_router as agent_reasons
+from outbound.agents.endpoints import router as agents
 from outbound.api.schemas import ERROR_RESPONSES
 from outbound.campaigns.endpoints import router as campaigns
 from outbound.channels.kannel.callbacks import router as sms_callbacks
@@ -38,6 +40,8 @@ def build_v1_router() -> APIRouter:
         webhooks,
         screen_pop,
         sms_callbacks,
+        agents,
+        agent_reasons,
     )
     for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)

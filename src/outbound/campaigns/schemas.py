@@ -23,7 +23,7 @@ from pydantic import (
 
 from outbound.api.schemas import MAX_ID, NoNul, Strict
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
-from outbound.campaigns.types import CampaignType, ContactOrder
+from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
 
 # The service checks names and CRM ids so that it can say what is wrong; the patterns are
 # published in the OpenAPI document for clients.
@@ -99,6 +99,24 @@ Priority = Annotated[
     StrictInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")
 ]
 
+LinesPerAgent = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=1.0,
+        le=3.0,
+        allow_inf_nan=False,
+        description="Progressive/preview: calls dialled per ready agent (1.0-3.0)",
+    ),
+]
+WrapUpSeconds = Annotated[
+    StrictInt, Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds")
+]
+DIALING_MODE_HELP = (
+    "fixed (concurrency and rate only), preview or progressive (Agent campaigns: dial only for "
+    "ready agents); predictive is reserved and refused for now"
+)
+
 
 class CampaignCreate(Strict):
     name: Name = Field(description="4-64 characters: letters, digits, '_' and '-'")
@@ -122,6 +140,12 @@ class CampaignCreate(Strict):
     max_concurrent_calls: MaxConcurrent = 10
     max_calls_per_second: CallsPerSecond = 5.0
     priority: Priority = 1
+    dialing_mode: DialingMode = Field(default=DialingMode.FIXED, description=DIALING_MODE_HELP)
+    lines_per_agent: LinesPerAgent = 1.0
+    wrap_up_seconds: WrapUpSeconds = 60
+    after_wrap_up: AfterWrapUp = Field(
+        default=AfterWrapUp.READY, description="Where an agent goes when wrap-up ends"
+    )
 
 
 class CampaignUpdate(Strict):
@@ -144,6 +168,10 @@ class CampaignUpdate(Strict):
     max_concurrent_calls: MaxConcurrent | None = None
     max_calls_per_second: CallsPerSecond | None = None
     priority: Priority | None = None
+    dialing_mode: DialingMode | None = Field(default=None, description=DIALING_MODE_HELP)
+    lines_per_agent: LinesPerAgent | None = None
+    wrap_up_seconds: WrapUpSeconds | None = None
+    after_wrap_up: AfterWrapUp | None = None
 
 
 class CampaignOut(BaseModel):
@@ -168,5 +196,9 @@ class CampaignOut(BaseModel):
     max_concurrent_calls: int
     max_calls_per_second: float
     priority: int
+    dialing_mode: DialingMode
+    lines_per_agent: float
+    wrap_up_seconds: int
+    after_wrap_up: AfterWrapUp
     created_at: datetime
     updated_at: datetime

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from outbound.campaigns import repository
 from outbound.campaigns.rules import crm_id_problem, name_problem
 from outbound.campaigns.schemas import CampaignCreate, CampaignUpdate
-from outbound.campaigns.types import CampaignType
+from outbound.campaigns.types import CampaignType, DialingMode
 from outbound.errors import Conflict, Invalid
 from outbound.models import Campaign, Schedule, Strategy
 from outbound.schedules.service import default_schedule
@@ -29,6 +29,10 @@ SIMPLE_FIELDS = (
     "max_concurrent_calls",
     "max_calls_per_second",
     "priority",
+    "dialing_mode",
+    "lines_per_agent",
+    "wrap_up_seconds",
+    "after_wrap_up",
 )
 
 
@@ -51,6 +55,7 @@ def get_campaign(session: Session, ref: str, *, for_update: bool = False) -> Cam
 def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) -> Campaign:
     """A new campaign is stopped; SMS campaigns may leave the strategy to the Default one."""
     _check_name(session, data.name)
+    _check_dialing_mode(data.type, data.dialing_mode)
     if data.crm_campaign_id is not None:
         _check_crm_id(session, data.crm_campaign_id)
     strategy = _strategy_for(session, data.type, data.strategy_id)
@@ -80,6 +85,8 @@ def update_campaign(
     """Change the fields given; every check runs before anything changes."""
     given = patch.model_fields_set
     _check_patch_shape(campaign, patch)
+    if patch.dialing_mode is not None:
+        _check_dialing_mode(campaign.type, patch.dialing_mode)
     if patch.name is not None and patch.name != campaign.name:
         _check_name(session, patch.name, exclude_id=campaign.id)
     crm_changes = "crm_campaign_id" in given and patch.crm_campaign_id != campaign.crm_campaign_id
@@ -147,6 +154,21 @@ def _check_patch_shape(campaign: Campaign, patch: CampaignUpdate) -> None:
             ("body", "type"),
             f"the type of a campaign is fixed once it exists (this one is {campaign.type.value}); "
             "create a new campaign for another type",
+        )
+
+
+def _check_dialing_mode(kind: CampaignType, mode: DialingMode) -> None:
+    """Predictive has its slot but no pacing controller yet; paced modes need agents."""
+    loc = ("body", "dialing_mode")
+    if mode is DialingMode.PREDICTIVE:
+        raise Invalid(
+            loc, "predictive dialing is not available yet; use fixed, preview or progressive"
+        )
+    if mode is not DialingMode.FIXED and kind is not CampaignType.AGENT:
+        raise Invalid(
+            loc,
+            f"{mode.value} dialing paces calls for agents: only an Agent campaign may use it "
+            f"(this one is {kind.value}; use fixed)",
         )
 
 

@@ -15,3 +15,22 @@ class CampaignType(StrEnum):
 class ContactOrder(StrEnum):
     FIFO = "fifo"
     LIFO = "lifo"  # newest upload first
+
+
+class DialingMode(StrEnum):
+    """How an Agent campaign paces its calls (IVR, Automated and SMS ones are always fixed)."""
+
+    FIXED = "fixed"  # max concurrent calls and calls per second only
+    PREVIEW = "preview"  # the agent sees the contact first (dials only while agents are ready)
+    PROGRESSIVE = "progressive"  # lines_per_agent calls per ready agent
+    PREDICTIVE = "predictive"  # reserved: refused until the pacing controller exists
+
+
+class AfterWrapUp(StrEnum):
+    READY = "ready"
+    NOT_READY = "not_ready"
+
+
+def paced_by_agents(kind: CampaignType, mode: DialingMode) -> bool:
+    """Dials only for ready agents: an Agent campaign in preview or progressive mode."""
+    return kind is CampaignType.AGENT and mode in (DialingMode.PREVIEW, DialingMode.PROGRESSIVE)

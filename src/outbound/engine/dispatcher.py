@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outbound.agents.repository import ready_by_campaign
 from outbound.channels.base import Dial, Sms
 from outbound.contacts.states import ContactState
 from outbound.contacts.zones import zones_for
 from outbound.db.engine import Database
 from outbound.engine import store
 from outbound.engine.decisions import PlanAttempt, number_for
-from outbound.engine.pacing import allowance, refill
+from outbound.engine.pacing import agent_lines, allowance, refill
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.store import AnyRow
 from outbound.models._columns import utcnow
@@ -51,8 +52,9 @@ class Claimed:
     started: int
     handover: Handover
     # Why nothing (more) could start: "window", "pacing", "capacity", "channel" (no channel
-    # its strategy uses takes anything now), "stopped", or "busy" (another worker is claiming
-    # for it right now).
+    # its strategy uses takes anything now), "stopped", "busy" (another worker is claiming
+    # for it right now), "no_agent_ready" or "agents_busy" (preview/progressive: every line
+    # of the ready agents is in use).
     blocked: str | None = None
 
 
@@ -79,6 +81,7 @@ class _Chunk:
     gates: dict[int, tuple[int, float]] = field(default_factory=dict)  # in flight, tokens
     blocked: dict[int, str] = field(default_factory=dict)
     left: dict[Channel, int] = field(default_factory=dict)  # what each channel takes still
+    ready: dict[int, int] = field(default_factory=dict)  # ready agents of agent-paced campaigns
 
     def room(self, rt: CampaignRuntime) -> int:
         """How many more of this campaign's attempts its channels take."""
@@ -134,6 +137,7 @@ def dispatch(
         gates = store.lock_campaigns(
             session, [rt.id for rt in candidates if rt.id in due and rt.id not in closed]
         )
+        chunk.ready = ready_by_campaign(session, [rt.id for rt in candidates if rt.agent_paced])
         for rt in runtimes[:reach]:
             if budget - len(chunk.chosen) <= 0 or sum(chunk.left.values()) <= 0:
                 break
@@ -192,6 +196,14 @@ def _visit(
         capacity=capacity,
     )
     chunk.gates[rt.id] = (campaign.in_flight, tokens)
+    if rt.agent_paced:
+        ready = chunk.ready.get(rt.id, 0)
+        lines = agent_lines(
+            ready=ready, lines_per_agent=rt.lines_per_agent, in_flight=campaign.in_flight
+        )
+        if lines == 0:
+            return "no_agent_ready" if ready == 0 else "agents_busy"
+        room = min(room, lines)
     if room == 0:
         return "pacing" if campaign.in_flight < rt.max_concurrent else "capacity"
     claimed = _claim(session, rt, now=now, limit=room, skip=chunk.skipped(rt))

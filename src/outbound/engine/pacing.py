@@ -9,6 +9,7 @@ none starves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -26,6 +27,12 @@ def allowance(
 ) -> int:
     """How many attempts a campaign may start now."""
     return max(0, min(max_concurrent - in_flight, int(tokens), budget, capacity))
+
+
+def agent_lines(*, ready: int, lines_per_agent: float, in_flight: int) -> int:
+    """Preview and progressive: at most ``lines_per_agent`` calls in flight per ready agent,
+    so no customer is dialled while no agent is ready. (The epsilon keeps 2 x 1.5 at 3.)"""
+    return max(0, math.floor(ready * lines_per_agent + 1e-9) - in_flight)
 
 
 class FairShare:

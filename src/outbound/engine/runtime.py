@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from outbound.campaigns.types import CampaignType, ContactOrder
+from outbound.campaigns.types import CampaignType, ContactOrder, DialingMode, paced_by_agents
 from outbound.engine.decisions import Plan, PlanAttempt
 from outbound.models import Campaign, Schedule, Strategy, StrategyAttempt
 from outbound.schedules.calendar import Calendar
@@ -35,6 +35,13 @@ class CampaignRuntime:
     calendar: Calendar
     zone: str
     contact_local: bool
+    dialing_mode: DialingMode = DialingMode.FIXED
+    lines_per_agent: float = 1.0
+
+    @property
+    def agent_paced(self) -> bool:
+        """Dials only for ready agents: an Agent campaign in preview or progressive mode."""
+        return paced_by_agents(self.type, self.dialing_mode)
 
 
 def plan_of(strategy: Strategy) -> Plan:
@@ -110,6 +117,8 @@ def load_running(
             calendar=calendars[c.schedule_id],
             zone=schedules[c.schedule_id].time_zone,
             contact_local=schedules[c.schedule_id].contact_local_time,
+            dialing_mode=c.dialing_mode,
+            lines_per_agent=c.lines_per_agent,
         )
         for c in campaigns
     ]

@@ -1,4 +1,5 @@
-"""Periodic sweeps: attempts with no result (Dangling), SMS past expiry, dead workers."""
+"""Periodic sweeps: attempts with no result (Dangling), SMS past expiry, dead workers, agents
+whose desktop went away."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from outbound.agents import service as agents
 from outbound.db.engine import Database
 from outbound.engine import store
 from outbound.engine.decisions import decide
@@ -106,3 +108,10 @@ def sweep_sms_expiry(
         outbox.attempts_ended(session, expired, now=now)
         outbox.contacts_changed(session, decided, now=now)
         return len(contacts)
+
+
+def sweep_agents(db: Database, *, now: datetime, silent_for: timedelta) -> int:
+    """Logged-in agents with no heartbeat for ``silent_for``: not ready (Disconnected), so
+    the dispatcher dials nothing more for them."""
+    with db.transaction() as session:
+        return agents.sweep_disconnected(session, now=now, silent_for=silent_for)

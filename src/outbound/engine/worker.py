@@ -104,6 +104,7 @@ class Engine:
         self.batch = 500
         self.dangling_timeout = timedelta(minutes=60)
         self.sms_expiry = 1440
+        self.agent_silence = timedelta(seconds=30)
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _every(self, name: str, period: timedelta, now: datetime) -> bool:
@@ -148,6 +149,7 @@ class Engine:
             self.batch = settings.feed_batch_size
             self.dangling_timeout = timedelta(minutes=settings.dangling_timeout_minutes)
             self.sms_expiry = settings.default_sms_expiry_minutes
+            self.agent_silence = timedelta(seconds=settings.agent_heartbeat_seconds)
             self.opt_out = OptOutWords(settings.opt_out_words)
             self._running = {rt.id: rt for rt in load_running(session)}
             self._others.clear()
@@ -223,6 +225,7 @@ class Engine:
             sweepers.sweep_sms_expiry(
                 self.db, now=now, runtime=self.runtime, default_sms_expiry=self.sms_expiry
             )
+            sweepers.sweep_agents(self.db, now=now, silent_for=self.agent_silence)
         if self._every("recover", self.timing.silent_worker / 3, now):
             sweepers.recover_workers(
                 self.db, me=self.worker_id, now=now, silent_for=self.timing.silent_worker

@@ -1,5 +1,6 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
+from outbound.models.agent import Agent, AgentReason, AgentStateChange, agent_campaigns
 from outbound.models.attempt import Attempt
 from outbound.models.campaign import Campaign
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
@@ -18,6 +19,9 @@ from outbound.models.worker import Worker
 __all__ = [
     "PARAM_SLOTS",
     "PHONE_SLOTS",
+    "Agent",
+    "AgentReason",
+    "AgentStateChange",
     "ApiToken",
     "Attempt",
     "Campaign",
@@ -43,4 +47,5 @@ __all__ = [
     "WebhookEvent",
     "WebhookSubscription",
     "Worker",
+    "agent_campaigns",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outbound.campaigns.types import CampaignType, ContactOrder
+from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
 from outbound.db.base import Base, UTCDateTime
 from outbound.models._columns import Timestamps, enum_column
 
@@ -52,3 +52,12 @@ class Campaign(Timestamps, Base):
     rate_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Monotonic counter handing out contacts' import_seq (FIFO/LIFO order).
     import_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How calls are paced for agents: see campaigns.types.DialingMode.
+    dialing_mode: Mapped[DialingMode] = mapped_column(
+        enum_column(DialingMode, 12), default=DialingMode.FIXED, server_default="fixed"
+    )
+    lines_per_agent: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    wrap_up_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    after_wrap_up: Mapped[AfterWrapUp] = mapped_column(
+        enum_column(AfterWrapUp, 12), default=AfterWrapUp.READY, server_default="ready"
+    )

@@ -30,6 +30,7 @@ class IdleReason(StrEnum):
     CAPACITY_FULL = "capacity_full"
     NO_CONTACT_DUE = "no_contact_due"
     CHANNEL_DOWN = "channel_down"
+    NO_AGENT_READY = "no_agent_ready"
 
 
 CHANNEL_NAMES = {Channel.VOICE: "dialer", Channel.SMS: "SMS gateway"}
@@ -66,6 +67,12 @@ class Facts:
     channels_down: frozenset[Channel] = frozenset()
     # What the dialers say about taking nothing (a trunk's back-off), when they say.
     dialer_notes: tuple[str, ...] = ()
+    # Preview and progressive campaigns dial only for ready agents: ``agent_mode`` names the
+    # mode (None for a campaign that does not wait for agents).
+    agent_mode: str | None = None
+    agents_assigned: int = 0
+    agents_ready: int = 0
+    agent_lines: int = 0  # floor(ready x lines_per_agent)
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,10 @@ def explain(facts: Facts, *, now: datetime) -> Verdict:
         return _outside(facts.window)
     if facts.pending_due == 0:  # capacity holds nothing back when nothing waits for it
         return _nothing_due(facts.next_due_at, now=now)
+    if facts.agent_mode is not None:
+        held = _held_by_agents(facts)
+        if held is not None:
+            return held
     if facts.in_flight >= facts.max_concurrent:
         return Verdict(
             IdleReason.CAPACITY_FULL,
@@ -140,6 +151,28 @@ def explain(facts: Facts, *, now: datetime) -> Verdict:
         f"dialling: {facts.pending_due} contacts due, "
         f"{facts.in_flight} of {facts.max_concurrent} concurrent calls in use",
     )
+
+
+def _held_by_agents(facts: Facts) -> Verdict | None:
+    """A preview or progressive campaign with no ready agent, or every line of its ready
+    agents in use."""
+    if facts.agents_ready == 0:
+        if facts.agents_assigned == 0:
+            who = "no agent is assigned to it"
+        else:
+            who = f"none of its {facts.agents_assigned} agents is ready"
+        return Verdict(
+            IdleReason.NO_AGENT_READY,
+            f"a {facts.agent_mode} campaign dials only while an agent is ready, and {who}; "
+            f"{facts.pending_due} contacts due wait",
+        )
+    if facts.in_flight >= facts.agent_lines:
+        return Verdict(
+            IdleReason.CAPACITY_FULL,
+            f"all {facts.agent_lines} lines of its {facts.agents_ready} ready agents are in use; "
+            "new calls start as these end or more agents get ready",
+        )
+    return None
 
 
 def _outside(window: Window) -> Verdict:

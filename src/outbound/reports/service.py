@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outbound.agents import repository as agents
 from outbound.campaigns.repository import get_by_ref
+from outbound.campaigns.types import paced_by_agents
 from outbound.contacts import repository as contacts_repository
 from outbound.contacts import service as contacts_service
 from outbound.contacts.states import CLOSED_STATES, OPEN_STATES, ContactState
+from outbound.engine.pacing import agent_lines
 from outbound.engine.runtime import calendar_of
 from outbound.errors import Invalid
 from outbound.models import Attempt, Campaign, Schedule
@@ -113,6 +117,7 @@ def _status(
         due_channels=frozenset(c for c in needed if c is not None),
         channels_down=engine.channels_down,
         dialer_notes=engine.dialer_notes,
+        **_agent_facts(session, campaign),
     )
     return Status(
         campaign_id=campaign.id,
@@ -124,6 +129,21 @@ def _status(
         pending_due=due,
         next_due_at=next_due,
     )
+
+
+def _agent_facts(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """What holds a preview or progressive campaign back: its ready agents and their lines."""
+    if not paced_by_agents(campaign.type, campaign.dialing_mode):
+        return {}
+    ready = agents.ready_by_campaign(session, [campaign.id])[campaign.id]
+    return {
+        "agent_mode": campaign.dialing_mode.value,
+        "agents_assigned": agents.assigned_count(session, campaign.id),
+        "agents_ready": ready,
+        "agent_lines": agent_lines(
+            ready=ready, lines_per_agent=campaign.lines_per_agent, in_flight=0
+        ),
+    }
 
 
 def _window(

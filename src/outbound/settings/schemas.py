@@ -70,6 +70,8 @@ class SettingsOut(BaseModel):
     opt_out_words: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_WORDS))
     max_upload_bytes: int = 100 * 2**20  # a contact file; larger uploads get a 413
     max_json_body_bytes: int = 8 * 2**20  # any other request body (a 10,000-contact batch fits)
+    # A logged-in agent whose desktop sends no heartbeat for this long is made not ready.
+    agent_heartbeat_seconds: int = 30
     dialer: DialerConnection = Field(default_factory=DialerConnection)
     sms_gateway: SmsGatewayConnection = Field(default_factory=SmsGatewayConnection)
 
@@ -91,6 +93,7 @@ class SettingsUpdate(BaseModel):
     ) = None
     max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = None
     max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = None
+    agent_heartbeat_seconds: Annotated[int, Field(strict=True, ge=5, le=3600)] | None = None
     dialer: DialerConnection | None = None
     sms_gateway: SmsGatewayConnection | None = None
 

@@ -36,6 +36,10 @@ UPDATE_FIELDS: dict[str, forms.Converter] = {
     "max_concurrent_calls": forms.integer,
     "max_calls_per_second": forms.decimal,
     "priority": forms.integer,
+    "dialing_mode": forms.choice,
+    "lines_per_agent": forms.decimal,
+    "wrap_up_seconds": forms.integer,
+    "after_wrap_up": forms.choice,
 }
 CREATE_FIELDS: dict[str, forms.Converter] = {"type": forms.choice, **UPDATE_FIELDS}
 TYPE_LABELS = {
@@ -50,7 +54,18 @@ NEW_DEFAULTS = {
     "max_concurrent_calls": 10,
     "max_calls_per_second": 5.0,
     "priority": 1,
+    "dialing_mode": "fixed",
+    "lines_per_agent": 1.0,
+    "wrap_up_seconds": 60,
+    "after_wrap_up": "ready",
 }
+DIALING_MODES = [
+    ("fixed", "Fixed: concurrency and rate only"),
+    ("preview", "Preview: only while agents are ready"),
+    ("progressive", "Progressive: lines per ready agent"),
+    ("predictive", "Predictive (not available yet)"),
+]
+AFTER_WRAP_UP = [("ready", "Ready"), ("not_ready", "Not ready")]
 
 
 def _choices(session: Session) -> dict[str, Any]:
@@ -60,6 +75,8 @@ def _choices(session: Session) -> dict[str, Any]:
         "strategies": [(str(s.id), s.name) for s in list_strategies(session)],
         "schedules": [(str(s.id), s.name) for s in list_schedules(session)],
         "type_labels": {t.value: label for t, label in TYPE_LABELS.items()},
+        "dialing_modes": DIALING_MODES,
+        "after_wrap_up_choices": AFTER_WRAP_UP,
     }
 
 

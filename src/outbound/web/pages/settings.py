@@ -32,6 +32,7 @@ FIELDS: dict[str, forms.Converter] = {
     "poll_interval_seconds": forms.integer,
     "dangling_timeout_minutes": forms.integer,
     "default_sms_expiry_minutes": forms.integer,
+    "agent_heartbeat_seconds": forms.integer,
     "default_region": lambda raw: forms.text(raw).upper(),
     "opt_out_words": lambda raw: _nonblank_lines(raw)[1],
 }

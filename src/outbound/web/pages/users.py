@@ -31,7 +31,9 @@ TOKEN_FIELDS: dict[str, forms.Converter] = {
     "name": forms.text,
     "expires_in_days": forms.optional_integer,
 }
-ROLES = [(r.value, r.value.capitalize()) for r in (Role.VIEWER, Role.SUPERVISOR, Role.ADMIN)]
+ROLES = [
+    (r.value, r.value.capitalize()) for r in (Role.AGENT, Role.VIEWER, Role.SUPERVISOR, Role.ADMIN)
+]
 DONE = {
     "created": "User created.",
     "password": "Password changed; the user's sessions stay open until they log out.",

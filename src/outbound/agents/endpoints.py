@@ -1,0 +1,124 @@
+"""REST routes for agents: admins manage profiles and reasons, supervisors watch, agents act
+on their own state only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from outbound.agents import service
+from outbound.agents.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
+    ReasonCreate,
+    ReasonOut,
+    ReasonUpdate,
+    StateChangeOut,
+    StateRequest,
+)
+from outbound.api.deps import Admin, AgentUser, CurrentUser, DbSession, Supervisor, now_utc
+from outbound.api.schemas import MAX_ID, IdPath
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+reasons_router = APIRouter(prefix="/agent-reasons", tags=["agents"])
+
+
+# -- the agent's own desk (before /{agent_id}) ------------------------------------------------
+@router.get("/me", response_model=AgentOut)
+def get_me(user: AgentUser, session: DbSession) -> AgentOut:
+    """The caller's agent profile and live state."""
+    return service.describe(service.my_agent(session, user))
+
+
+@router.post("/me/state", response_model=AgentOut)
+def set_my_state(body: StateRequest, user: AgentUser, session: DbSession) -> AgentOut:
+    """``ready``, ``not_ready`` with a ``reason_id``, or ``logged_out`` (409 for a move the
+    state machine does not have; reserved, talking and wrap_up are the engine's)."""
+    agent = service.my_agent(session, user, for_update=True)
+    service.request_state(session, agent, body, user=user, now=now_utc())
+    return service.describe(agent)
+
+
+@router.post("/me/heartbeat", response_model=AgentOut)
+def heartbeat(user: AgentUser, session: DbSession) -> AgentOut:
+    """The desktop is still there; without one for ``agent_heartbeat_seconds`` a logged-in
+    agent is made not ready (Disconnected)."""
+    agent = service.my_agent(session, user, for_update=True)
+    return service.describe(service.heartbeat(agent, now=now_utc()))
+
+
+# -- administration and supervision --------------------------------------------------------
+@router.get("", response_model=list[AgentOut])
+def list_agents(_user: Supervisor, session: DbSession) -> list[AgentOut]:
+    """Every agent with its live state and since when."""
+    return [service.describe(a) for a in service.list_agents(session)]
+
+
+@router.post("", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
+def create_agent(body: AgentCreate, _user: Admin, session: DbSession) -> AgentOut:
+    """Give a user (agent, supervisor or admin) an agent profile; it starts logged out."""
+    return service.describe(service.create_agent(session, body, now=now_utc()))
+
+
+@router.get("/{agent_id}", response_model=AgentOut)
+def get_agent(agent_id: IdPath, _user: Supervisor, session: DbSession) -> AgentOut:
+    return service.describe(service.get_agent(session, agent_id))
+
+
+@router.patch("/{agent_id}", response_model=AgentOut)
+def update_agent(agent_id: IdPath, body: AgentUpdate, _user: Admin, session: DbSession) -> AgentOut:
+    """Change the SIP address or replace the list of campaigns served."""
+    agent = service.get_agent(session, agent_id, for_update=True)
+    return service.describe(service.update_agent(session, agent, body, now=now_utc()))
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_agent(agent_id: IdPath, _user: Admin, session: DbSession) -> Response:
+    """The profile and its history; the user stays. Refused while the agent is on a call."""
+    service.delete_agent(session, service.get_agent(session, agent_id, for_update=True))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{agent_id}/history", response_model=list[StateChangeOut])
+def agent_history(
+    agent_id: IdPath,
+    _user: Supervisor,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Page: ids below this")
+    ] = None,
+) -> list[StateChangeOut]:
+    """The agent's state changes, newest first."""
+    agent = service.get_agent(session, agent_id)
+    rows = service.history(session, agent, limit=limit, before=before)
+    return [StateChangeOut.model_validate(r) for r in rows]
+
+
+# -- reason codes ----------------------------------------------------------------------------
+@reasons_router.get("", response_model=list[ReasonOut])
+def list_reasons(_user: CurrentUser, session: DbSession) -> list[ReasonOut]:
+    """The not-ready reasons; ``system`` ones are set by the product, not chosen by agents."""
+    return [ReasonOut.model_validate(r) for r in service.list_reasons(session)]
+
+
+@reasons_router.post("", response_model=ReasonOut, status_code=status.HTTP_201_CREATED)
+def create_reason(body: ReasonCreate, _user: Admin, session: DbSession) -> ReasonOut:
+    return ReasonOut.model_validate(service.create_reason(session, body.name))
+
+
+@reasons_router.patch("/{reason_id}", response_model=ReasonOut)
+def rename_reason(
+    reason_id: IdPath, body: ReasonUpdate, _user: Admin, session: DbSession
+) -> ReasonOut:
+    reason = service.get_reason(session, reason_id)
+    return ReasonOut.model_validate(service.rename_reason(session, reason, body.name))
+
+
+@reasons_router.delete("/{reason_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_reason(reason_id: IdPath, _user: Admin, session: DbSession) -> Response:
+    """Refused for a system reason and for one an agent is not ready with right now."""
+    service.delete_reason(session, service.get_reason(session, reason_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

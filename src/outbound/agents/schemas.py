@@ -1,0 +1,121 @@
+"""API shapes for agents, their states and the not-ready reasons."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from outbound.agents.states import AgentState
+from outbound.api.schemas import MAX_ID, NoNul, Strict
+
+# sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
+# the trunk: digits only.
+_SIP_URI = re.compile(
+    r"sip:(?P<user>[A-Za-z0-9._~+!$&'()*,;=%-]+)@(?P<host>[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(:(?P<port>[0-9]{1,5}))?"
+)
+_EXTENSION = re.compile(r"[0-9]{1,15}")
+SIP_HELP = "Where calls reach the agent: sip:user@host[:port], or an extension of 1-15 digits"
+
+
+def check_sip_address(value: str) -> str:
+    """The address kamailio routes the agent's calls to; refused with the reason otherwise."""
+    if _EXTENSION.fullmatch(value):
+        return value
+    if not value.startswith("sip:"):
+        raise ValueError(
+            "a SIP address is sip:user@host[:port] (e.g. sip:alice@pbx.example.com) "
+            "or an extension of 1-15 digits"
+        )
+    match = _SIP_URI.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            "not a SIP URI: write sip:user@host[:port], with no spaces or parameters "
+            "(e.g. sip:alice@10.0.0.5:5060)"
+        )
+    port = match.group("port")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"port {port} is outside 1-65535")
+    return value
+
+
+SipAddress = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(check_sip_address),
+    Field(description=SIP_HELP),
+]
+RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+CampaignIds = Annotated[
+    list[RefId], Field(max_length=1000, description="The Agent campaigns the agent serves")
+]
+ReasonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul
+]
+
+
+class AgentCreate(Strict):
+    user_id: RefId = Field(description="The user (role agent, supervisor or admin)")
+    sip_address: SipAddress
+    campaign_ids: CampaignIds = []
+
+
+class AgentUpdate(Strict):
+    """Only the fields given change; ``campaign_ids`` replaces the whole list."""
+
+    sip_address: SipAddress | None = None
+    campaign_ids: CampaignIds | None = None
+
+
+class AgentOut(BaseModel):
+    id: int
+    user_id: int
+    username: str
+    sip_address: str
+    campaign_ids: list[int]
+    state: AgentState
+    state_since: datetime
+    reason_id: int | None
+    reason: str | None
+    last_heartbeat_at: datetime | None
+
+
+class StateRequest(Strict):
+    """``ready``, ``not_ready`` (with ``reason_id``) or ``logged_out``."""
+
+    state: AgentState
+    reason_id: RefId | None = Field(
+        default=None, description="Required for not_ready, except when logging in"
+    )
+
+
+class ReasonCreate(Strict):
+    name: ReasonName
+
+
+class ReasonUpdate(Strict):
+    name: ReasonName
+
+
+class ReasonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    system: bool
+
+
+class StateChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    from_state: AgentState
+    to_state: AgentState
+    reason_id: int | None
+    reason: str | None
+    at: datetime
+    by_user_id: int | None
+    by: str
