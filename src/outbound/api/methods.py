@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
-from starlette.routing import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _PARAMETER = re.compile(r"\{[^}/]+\}")
@@ -55,6 +54,13 @@ def resolve(table: list[Resource], path: str) -> Resource | None:
     return next((r for r in table if r.pattern.match(path)), None)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the routes see: without the prefix a proxy mounts the app under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def allow_header(methods: frozenset[str]) -> str:
     return ", ".join(sorted(methods))
 
@@ -74,7 +80,7 @@ class MethodGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            resource = resolve(self._resources(), get_route_path(scope))
+            resource = resolve(self._resources(), _route_path(scope))
             if resource is not None and scope["method"] not in resource.methods:
                 response = JSONResponse(
                     {"detail": f"{scope['method']} is not allowed here"},
