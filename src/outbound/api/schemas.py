@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import (
@@ -10,9 +10,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -73,6 +77,28 @@ CampaignRefPath = Annotated[
 BigIdPath = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 
 
+# A phone number as written: what the services' precheck lets through to phonenumbers (at
+# most 28 characters, digits and + ( ) . - / and spaces, a digit at least). Whether it is a
+# real number for its region is decided there, so the document names it "format: phone".
+PHONE_CHARS = r"^\s*\+?[0-9 ().\-/]*[0-9][0-9 ().\-/]*\s*$"
+PHONE_HELP = "A phone number: E.164 (+33612345678) or national, read in the default region"
+
+
+def phone_schema(*, optional: bool = False) -> WithJsonSchema:
+    """The document's shape of a phone field; ``optional``: "" also means "none"."""
+    pattern = PHONE_CHARS if not optional else f"^$|{PHONE_CHARS}"
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "format": "phone",
+            "minLength": 0 if optional else 1,
+            "maxLength": 28,
+            "pattern": pattern,
+            "description": PHONE_HELP,
+        }
+    )
+
+
 def no_nul(value: str) -> str:
     """PostgreSQL cannot store NUL in text: refuse it as bad input, not fail on insert."""
     if "\x00" in value:
@@ -80,7 +106,24 @@ def no_nul(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(no_nul)
+class _NoNul:
+    """Refuses NUL (with its own message) and says so in the document: a pattern."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(no_nul, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
+NO_NUL_PATTERN = "^[^\\x00]*$"
+NoNul = _NoNul()
 
 
 def _campaign_ref(value: object) -> object:

@@ -12,11 +12,13 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from outbound.api.schemas import NoNul, Strict
 from outbound.models import Schedule
-from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time
+from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time, time_zones
 
 
 def _date_text(value: object) -> object:
@@ -37,9 +39,25 @@ def _clean_name(value: str) -> str:
 ScheduleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_name)
 ]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-# Loose here on purpose: the service parses times so it can say which window is wrong and why.
-TimeText = Annotated[str, StringConstraints(min_length=1, max_length=5)]
+# The zones this server's tz database knows, listed in the document (the service checks).
+TimeZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "enum": sorted(time_zones())}),
+]
+# The service parses times so it can say which window is wrong and why; the document gives
+# the same rule as a pattern ("9:00" and "09:00" alike; only an end may be "24:00").
+_HOUR_MINUTE = "(?:[01]?[0-9]|2[0-3]):[0-5][0-9]"
+StartText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=5),
+    WithJsonSchema({"type": "string", "pattern": f"^{_HOUR_MINUTE}$"}),
+]
+EndText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=5),
+    WithJsonSchema({"type": "string", "pattern": f"^(?:{_HOUR_MINUTE}|24:00)$"}),
+]
 Note = Annotated[str, StringConstraints(max_length=255), NoNul]
 
 MAX_WINDOWS = 7 * MAX_WINDOWS_PER_DAY
@@ -48,8 +66,8 @@ MAX_BLACKOUTS = 1000
 
 class WindowIn(Strict):
     day: Weekday
-    start: TimeText = Field(description='"HH:MM", from "00:00" to "23:59"')
-    end: TimeText = Field(description='"HH:MM", after start; "24:00" means midnight')
+    start: StartText = Field(description='"HH:MM", from "00:00" to "23:59"')
+    end: EndText = Field(description='"HH:MM", after start; "24:00" means midnight')
 
 
 class BlackoutIn(Strict):
@@ -80,11 +98,12 @@ class ScheduleIn(Strict):
 class ScheduleUpdate(Strict):
     """Only the fields given change; a given ``windows`` or ``blackouts`` replaces that list."""
 
-    name: ScheduleName | None = None
-    time_zone: TimeZoneName | None = None
-    contact_local_time: StrictBool | None = None
-    windows: WindowList | None = None
-    blackouts: BlackoutList | None = None
+    # Optional, never null (the service refuses a null: leave the field out to keep it).
+    name: ScheduleName | SkipJsonSchema[None] = None
+    time_zone: TimeZoneName | SkipJsonSchema[None] = None
+    contact_local_time: StrictBool | SkipJsonSchema[None] = None
+    windows: WindowList | SkipJsonSchema[None] = None
+    blackouts: BlackoutList | SkipJsonSchema[None] = None
 
 
 class WindowOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import phonenumbers
@@ -11,8 +12,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
@@ -31,7 +34,18 @@ class ChannelConnection(BaseModel):
     options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
 
 
+def _kinds(kinds: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+    """The document lists the known kinds; the validators below say which exist if not."""
+
+    def amend(schema: dict[str, Any]) -> None:
+        schema["properties"]["kind"] = {"type": "string", "enum": list(kinds)}
+
+    return amend
+
+
 class DialerConnection(ChannelConnection):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(DIALER_KINDS))
+
     @field_validator("kind")
     @classmethod
     def _known(cls, value: str) -> str:
@@ -41,6 +55,8 @@ class DialerConnection(ChannelConnection):
 
 
 class SmsGatewayConnection(ChannelConnection):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(SMS_GATEWAY_KINDS))
+
     @field_validator("kind")
     @classmethod
     def _known(cls, value: str) -> str:
@@ -48,6 +64,13 @@ class SmsGatewayConnection(ChannelConnection):
             known = ", ".join(SMS_GATEWAY_KINDS)
             raise ValueError(f"unknown SMS gateway {value!r}; known: {known}")
         return value
+
+
+RegionCode = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=3),
+    WithJsonSchema({"type": "string", "enum": sorted(phonenumbers.SUPPORTED_REGIONS)}),
+]
 
 
 def _check_region(value: str | None) -> str | None:
@@ -76,19 +99,20 @@ class SettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    # Only the folders may be null; the service refuses a null anywhere else.
+    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | SkipJsonSchema[None] = None
     watch_folder: FolderPath | None = None
     archive_folder: FolderPath | None = None
-    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
-    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
-    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
-    default_region: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | SkipJsonSchema[None] = None
+    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | SkipJsonSchema[None] = None
+    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | SkipJsonSchema[None] = None
+    default_region: RegionCode | SkipJsonSchema[None] = None
     opt_out_words: (
-        Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | None
+        Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | SkipJsonSchema[None]
     ) = None
-    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = None
-    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = None
-    dialer: DialerConnection | None = None
-    sms_gateway: SmsGatewayConnection | None = None
+    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | SkipJsonSchema[None] = None
+    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | SkipJsonSchema[None] = None
+    dialer: DialerConnection | SkipJsonSchema[None] = None
+    sms_gateway: SmsGatewayConnection | SkipJsonSchema[None] = None
 
     _region = field_validator("default_region")(_check_region)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from outbound.api.schemas import MAX_ID, NoNul, Strict
 from outbound.models import Strategy, StrategyAttempt
@@ -71,8 +72,8 @@ class AttemptUpdate(Strict):
     """Fields given change. Switching to voice clears the SMS fields; switching channel
     resets the rules to the new channel's defaults before ``rules`` applies."""
 
-    channel: Channel | None = None
-    phone_slot: PhoneSlot | None = None
+    channel: Channel | SkipJsonSchema[None] = None  # never null: the service refuses it
+    phone_slot: PhoneSlot | SkipJsonSchema[None] = None
     sms_template: SmsTemplate | None = None
     sms_expiry_minutes: SmsExpiry | None = None
     sms_mode: SmsMode | None = None
@@ -91,9 +92,9 @@ class StrategyCreate(Strict):
 class StrategyUpdate(Strict):
     """Fields given change; none of them may be null."""
 
-    name: StrategyName | None = None
-    description: Description | None = None
-    max_attempts: MaxAttempts | None = None
+    name: StrategyName | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    max_attempts: MaxAttempts | SkipJsonSchema[None] = None
 
     @field_validator("name", "description", "max_attempts")
     @classmethod
@@ -107,7 +108,11 @@ class StrategyUpdate(Strict):
 class AttemptOrder(Strict):
     attempt_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]],
-        Field(max_length=checks.MAX_STRATEGY_ATTEMPTS),
+        Field(
+            max_length=checks.MAX_STRATEGY_ATTEMPTS,
+            json_schema_extra={"uniqueItems": True},
+            description="Every attempt of the strategy, each once, in the new order",
+        ),
     ]
 
 

@@ -180,7 +180,8 @@ def add_attempt(
     if count >= checks.MAX_STRATEGY_ATTEMPTS:
         raise Conflict(f"strategy {strategy.name!r} already has {count} attempts, the most allowed")
     if position is not None and not 1 <= position <= count + 1:
-        raise Invalid(("body", "position"), f"the position must be 1 to {count + 1}")
+        # The strategy's current length decides: a conflict with its state, not bad input.
+        raise Conflict(f"the position must be 1 to {count + 1}", loc=("body", "position"))
     _check_fields(spec.channel, spec, loc=("body",))
     rules = checks.resolve_rules(spec.channel, spec.rules, positions=count, loc=("body",))
     if spec.channel is Channel.VOICE:
@@ -293,13 +294,15 @@ def reorder_attempts(session: Session, strategy: Strategy, attempt_ids: Sequence
     repeated = sorted({i for i in attempt_ids if attempt_ids.count(i) > 1})
     if repeated:
         raise Invalid(loc, f"each attempt must appear once; repeated: {_ids(repeated)}")
+    # Which ids belong is the strategy's current state: a list that differs is a conflict
+    # (someone else added or removed an attempt meanwhile), as 409.
     unknown = [i for i in attempt_ids if i not in by_id]
     if unknown:
-        raise Invalid(loc, f"not attempts of strategy {strategy.id}: {_ids(unknown)}")
+        raise Conflict(f"not attempts of strategy {strategy.id}: {_ids(unknown)}", loc=loc)
     missing = sorted(set(by_id) - set(attempt_ids))
     if missing:
-        raise Invalid(
-            loc, f"every attempt of the strategy must be listed; missing: {_ids(missing)}"
+        raise Conflict(
+            f"every attempt of the strategy must be listed; missing: {_ids(missing)}", loc=loc
         )
     _assign_positions(session, [(by_id[i], pos) for pos, i in enumerate(attempt_ids, 1)])
 
