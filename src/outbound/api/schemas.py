@@ -6,7 +6,6 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -93,8 +92,7 @@ def phone_schema(*, optional: bool = False) -> WithJsonSchema:
             "format": "phone",
             "minLength": 0 if optional else 1,
             "maxLength": 28,
-            "pattern": pattern,
-            "description": PHONE_HELP,
+            "description": f"{PHONE_HELP}; digits, spaces, + ( ) . - / (pattern {pattern})",
         }
     )
 
@@ -104,6 +102,21 @@ def no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text may not contain NUL characters")
     return value
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of an optional field the server refuses as null: drop the null.
+
+    (``SkipJsonSchema[None]`` would do the same but makes pydantic name union branches in
+    its error locations, which must name the field alone.)"""
+    branches = schema.pop("anyOf", None)
+    if branches is None:
+        return
+    rest = [b for b in branches if b != {"type": "null"}]
+    if len(rest) == 1:
+        schema.update(rest[0])
+    else:
+        schema["anyOf"] = rest
 
 
 class _NoNul:
@@ -131,6 +144,8 @@ def _campaign_ref(value: object) -> object:
     digits as a string) or ``crm:<crm_campaign_id>``; kept as the path form for ``get_by_ref``."""
     if isinstance(value, bool):
         raise ValueError("a campaign is its id or crm:<crm_campaign_id>, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 7.0 is the integer 7
     if isinstance(value, int):
         if not 1 <= value <= MAX_ID:
             raise ValueError(f"a campaign id is between 1 and {MAX_ID}")

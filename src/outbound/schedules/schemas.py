@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated
 
 from pydantic import (
@@ -14,9 +15,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic.json_schema import SkipJsonSchema
 
-from outbound.api.schemas import NoNul, Strict
+from outbound.api.schemas import NoNul, Strict, not_null
 from outbound.models import Schedule
 from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time, time_zones
 
@@ -31,13 +31,26 @@ def _date_text(value: object) -> object:
 def _clean_name(value: str) -> str:
     if value != value.strip():
         raise ValueError("name may not start or end with spaces")
-    if any(not c.isprintable() for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValueError("name may not contain control characters")
     return value
 
 
+# The same rule as _clean_name, for the document: no control character, no space at the ends.
+_NAME_CHAR = "[^\\x00-\\x1f\\x7f-\\x9f]"
+_NAME_END = "[^\\s\\x00-\\x1f\\x7f-\\x9f]"
 ScheduleName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_name)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_clean_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": f"^{_NAME_END}(?:{_NAME_CHAR}*{_NAME_END})?$",
+        }
+    ),
 ]
 # The zones this server's tz database knows, listed in the document (the service checks).
 TimeZoneName = Annotated[
@@ -99,11 +112,11 @@ class ScheduleUpdate(Strict):
     """Only the fields given change; a given ``windows`` or ``blackouts`` replaces that list."""
 
     # Optional, never null (the service refuses a null: leave the field out to keep it).
-    name: ScheduleName | SkipJsonSchema[None] = None
-    time_zone: TimeZoneName | SkipJsonSchema[None] = None
-    contact_local_time: StrictBool | SkipJsonSchema[None] = None
-    windows: WindowList | SkipJsonSchema[None] = None
-    blackouts: BlackoutList | SkipJsonSchema[None] = None
+    name: ScheduleName | None = Field(default=None, json_schema_extra=not_null)
+    time_zone: TimeZoneName | None = Field(default=None, json_schema_extra=not_null)
+    contact_local_time: StrictBool | None = Field(default=None, json_schema_extra=not_null)
+    windows: WindowList | None = Field(default=None, json_schema_extra=not_null)
+    blackouts: BlackoutList | None = Field(default=None, json_schema_extra=not_null)
 
 
 class WindowOut(BaseModel):

@@ -18,9 +18,8 @@ Number = Annotated[
     Query(
         min_length=1,
         max_length=MAX_RAW_LENGTH,
-        pattern=PHONE_CHARS,
         json_schema_extra={"format": "phone"},
-        description="The number dialled, E.164 (+14155550200)",
+        description=f"The number dialled, E.164 (+14155550200); pattern {PHONE_CHARS}",
     ),
 ]
 

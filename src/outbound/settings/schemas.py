@@ -15,8 +15,8 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
+from outbound.api.schemas import not_null
 from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
 DIALER_KINDS = ("simulator", "sip")
@@ -24,7 +24,17 @@ SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
 # One opt-out entry: a word or a few ("opt out"); each bad entry is refused by its index.
-OptOutEntry = Annotated[str, StringConstraints(max_length=200), AfterValidator(check_entry)]
+# In the document as a pattern: 1 to 4 words of letters or digits, separated by spaces or a
+# hyphen (the service also refuses an entry over 40 characters once its spaces are collapsed,
+# and the same entry twice).
+_WORD = "[^\\W_]+"
+OPT_OUT_PATTERN = f"^\\s*{_WORD}(?:(?:\\s+|-){_WORD}){{0,3}}\\s*$"
+OptOutEntry = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(check_entry),
+    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": OPT_OUT_PATTERN}),
+]
 
 
 class ChannelConnection(BaseModel):
@@ -100,19 +110,31 @@ class SettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Only the folders may be null; the service refuses a null anywhere else.
-    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | SkipJsonSchema[None] = None
+    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
     watch_folder: FolderPath | None = None
     archive_folder: FolderPath | None = None
-    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | SkipJsonSchema[None] = None
-    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | SkipJsonSchema[None] = None
-    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | SkipJsonSchema[None] = None
-    default_region: RegionCode | SkipJsonSchema[None] = None
+    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    default_region: RegionCode | None = Field(default=None, json_schema_extra=not_null)
     opt_out_words: (
-        Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | SkipJsonSchema[None]
-    ) = None
-    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | SkipJsonSchema[None] = None
-    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | SkipJsonSchema[None] = None
-    dialer: DialerConnection | SkipJsonSchema[None] = None
-    sms_gateway: SmsGatewayConnection | SkipJsonSchema[None] = None
+        Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | None
+    ) = Field(default=None, json_schema_extra=not_null)
+    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    dialer: DialerConnection | None = Field(default=None, json_schema_extra=not_null)
+    sms_gateway: SmsGatewayConnection | None = Field(default=None, json_schema_extra=not_null)
 
     _region = field_validator("default_region")(_check_region)

@@ -206,6 +206,15 @@ def update_attempt(
         if field in patch.model_fields_set and getattr(patch, field) is None:
             raise Invalid(("body", field), f"{field} cannot be null")
     channel = patch.channel or attempt.channel
+    if patch.channel is None and channel is Channel.VOICE:
+        # SMS fields sent for the stored voice attempt: the body is fine, the attempt's
+        # current channel refuses it (a 409; with "channel": "voice" it is the body's 422).
+        for name in ("sms_template", "sms_expiry_minutes", "sms_mode"):
+            if getattr(patch, name) is not None:
+                raise Conflict(
+                    f"{name} applies to sms attempts only, and this attempt is voice",
+                    loc=("body", name),
+                )
     switched = channel is not attempt.channel
     fields = _patched_fields(attempt, patch, channel)
     checks.check_attempt_fields(

@@ -17,9 +17,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic.json_schema import SkipJsonSchema
 
-from outbound.api.schemas import MAX_BIG_ID, MAX_ID, NoNul, Strict
+from outbound.api.schemas import MAX_BIG_ID, MAX_ID, NoNul, Strict, not_null
 from outbound.models import DeliveryStatus
 
 EventType = Literal["contact.state_changed", "attempt.result"]
@@ -30,7 +29,7 @@ ALL_EVENTS: list[EventType] = ["contact.state_changed", "attempt.result"]
 # host name or address, a port 1-65535, then a path and query without spaces or #.
 _PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 URL_PATTERN = re.compile(
-    rf"^https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::{_PORT})?"
+    rf"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::{_PORT})?"
     r"(?:[/?][\x21-\x22\x24-\x7e]*)?$"
 )
 
@@ -109,12 +108,14 @@ class SubscriptionCreate(Strict):
 class SubscriptionUpdate(Strict):
     """Only the fields given change; ``campaign_id: null`` means every campaign."""
 
-    url: Url | SkipJsonSchema[None] = None
-    name: Name | SkipJsonSchema[None] = None
+    url: Url | None = Field(default=None, json_schema_extra=not_null)
+    name: Name | None = Field(default=None, json_schema_extra=not_null)
     campaign_id: CampaignId | None = None
-    events: UniqueEvents | SkipJsonSchema[None] = None
-    secret: Secret | SkipJsonSchema[None] = Field(default=None, description="A new secret (write-only)")
-    active: StrictBool | SkipJsonSchema[None] = None
+    events: UniqueEvents | None = Field(default=None, json_schema_extra=not_null)
+    secret: Secret | None = Field(
+        default=None, description="A new secret (write-only)", json_schema_extra=not_null
+    )
+    active: StrictBool | None = Field(default=None, json_schema_extra=not_null)
 
 
 class SubscriptionOut(BaseModel):
