@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from outbound import __version__
 from outbound.api.errors import install_error_handlers
 from outbound.api.limits import BodyGate
+from outbound.api.methods import MethodGate
 from outbound.api.router import build_v1_router
 from outbound.config import Config
 from outbound.db.engine import Database
@@ -106,6 +107,8 @@ def create_app(
     app.state.db = database
     install_error_handlers(app)
     app.add_middleware(BodyGate)  # the token and the size, before any body is read
+    # Outermost: a method the path lacks is 405 before any route (or token) is looked at.
+    app.add_middleware(MethodGate, api=app)
     app.include_router(build_v1_router())
 
     app.include_router(health_router)

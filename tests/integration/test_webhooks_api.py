@@ -76,7 +76,6 @@ def test_admins_write_viewers_read(client: TestClient, admin: Account, viewer: A
         ({"url": "http://crm.example.com/", "events": ["attempt.result"] * 2}, "events"),
         ({"url": "http://crm.example.com/", "events": ["contact.deleted"]}, "events"),
         ({"url": "http://crm.example.com/", "secret": "short"}, "secret"),
-        ({"url": "http://crm.example.com/", "campaign_id": 999}, "campaign_id"),
         ({"url": "http://crm.example.com/", "colour": "red"}, "colour"),
     ],
 )
@@ -205,3 +204,10 @@ def test_the_service_delivers_in_the_background(
         log = client.get(f"{API}/{made['id']}/deliveries", headers=admin.headers).json()
     assert receiver.acknowledged() == {ping["id"]: 1}
     assert log["items"][0]["status"] == "delivered"
+
+
+def test_a_subscription_to_a_missing_campaign_is_409(client: TestClient, admin: Account) -> None:
+    body = {"url": "http://crm.example.com/", "campaign_id": 999}
+    response = client.post(API, json=body, headers=admin.headers)
+    assert response.status_code == 409, response.text
+    assert "campaign 999 not found" in response.json()["detail"]

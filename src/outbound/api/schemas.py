@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -73,6 +76,27 @@ CampaignRefPath = Annotated[
 BigIdPath = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 
 
+# A phone number as written: what the services' precheck lets through to phonenumbers (at
+# most 28 characters, digits and + ( ) . - / and spaces, a digit at least). Whether it is a
+# real number for its region is decided there, so the document names it "format: phone".
+PHONE_CHARS = r"^\s*\+?[0-9 ().\-/]*[0-9][0-9 ().\-/]*\s*$"
+PHONE_HELP = "A phone number: E.164 (+33612345678) or national, read in the default region"
+
+
+def phone_schema(*, optional: bool = False) -> WithJsonSchema:
+    """The document's shape of a phone field; ``optional``: "" also means "none"."""
+    pattern = PHONE_CHARS if not optional else f"^$|{PHONE_CHARS}"
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "format": "phone",
+            "minLength": 0 if optional else 1,
+            "maxLength": 28,
+            "description": f"{PHONE_HELP}; digits, spaces, + ( ) . - / (pattern {pattern})",
+        }
+    )
+
+
 def no_nul(value: str) -> str:
     """PostgreSQL cannot store NUL in text: refuse it as bad input, not fail on insert."""
     if "\x00" in value:
@@ -80,7 +104,39 @@ def no_nul(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(no_nul)
+def not_null(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` of an optional field the server refuses as null: drop the null.
+
+    (``SkipJsonSchema[None]`` would do the same but makes pydantic name union branches in
+    its error locations, which must name the field alone.)"""
+    branches = schema.pop("anyOf", None)
+    if branches is None:
+        return
+    rest = [b for b in branches if b != {"type": "null"}]
+    if len(rest) == 1:
+        schema.update(rest[0])
+    else:
+        schema["anyOf"] = rest
+
+
+class _NoNul:
+    """Refuses NUL (with its own message) and says so in the document: a pattern."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(no_nul, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
+NO_NUL_PATTERN = "^[^\\x00]*$"
+NoNul = _NoNul()
 
 
 def _campaign_ref(value: object) -> object:
@@ -88,6 +144,8 @@ def _campaign_ref(value: object) -> object:
     digits as a string) or ``crm:<crm_campaign_id>``; kept as the path form for ``get_by_ref``."""
     if isinstance(value, bool):
         raise ValueError("a campaign is its id or crm:<crm_campaign_id>, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 7.0 is the integer 7
     if isinstance(value, int):
         if not 1 <= value <= MAX_ID:
             raise ValueError(f"a campaign id is between 1 and {MAX_ID}")

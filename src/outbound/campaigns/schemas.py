@@ -7,7 +7,7 @@ and a schedule, and everything that depends on the campaign's state are the serv
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -63,8 +63,24 @@ FieldLabel = Annotated[str, StringConstraints(min_length=1, max_length=100), NoN
 FieldOption = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
 
 
+def _options_only_on_select(schema: dict[str, Any]) -> None:
+    """The document's form of the validator below: a select has 1+ distinct options, the
+    other types none."""
+    schema["properties"]["options"]["uniqueItems"] = True
+    others = [t for t in schema["properties"]["type"]["enum"] if t != "select"]
+    schema["anyOf"] = [
+        {
+            "properties": {"type": {"const": "select"}, "options": {"minItems": 1}},
+            "required": ["type", "options"],
+        },
+        {"properties": {"type": {"enum": others}, "options": {"maxItems": 0}}},
+    ]
+
+
 class FormField(Strict):
     """One field of the agent form; a ``select`` lists its options, other types none."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_options_only_on_select)
 
     name: FieldName
     label: FieldLabel

@@ -227,7 +227,8 @@ def _strategy_for(session: Session, kind: CampaignType, strategy_id: int | None)
         return ensure_default_strategy(session)
     strategy = session.get(Strategy, strategy_id)
     if strategy is None:
-        raise Invalid(("body", "strategy_id"), f"strategy {strategy_id} does not exist")
+        # Which strategies exist is the server's state, not the request's shape: 409.
+        raise Conflict(f"strategy {strategy_id} does not exist", loc=("body", "strategy_id"))
     if kind is CampaignType.SMS and strategy_has_voice(session, strategy.id):
         raise Invalid(
             ("body", "strategy_id"),
@@ -242,5 +243,5 @@ def _schedule(session: Session, schedule_id: int | None) -> Schedule:
         return default_schedule(session)
     schedule = session.get(Schedule, schedule_id)
     if schedule is None:
-        raise Invalid(("body", "schedule_id"), f"schedule {schedule_id} does not exist")
+        raise Conflict(f"schedule {schedule_id} does not exist", loc=("body", "schedule_id"))
     return schedule

@@ -6,18 +6,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    computed_field,
+)
 
-from outbound.api.schemas import MAX_BIG_ID, NoNul, Strict
+from outbound.api.schemas import MAX_BIG_ID, NoNul, Strict, phone_schema
 from outbound.contacts.phones import MAX_RAW_LENGTH
 from outbound.contacts.states import LABELS, ContactState
 from outbound.models import Attempt, Campaign, Contact, SmsReply
 from outbound.strategies.outcomes import Channel, Outcome
 
-Phone = Annotated[
+Phone = Annotated[str, StringConstraints(max_length=MAX_RAW_LENGTH), phone_schema()]
+OptionalPhone = Annotated[
+    str, StringConstraints(max_length=MAX_RAW_LENGTH), phone_schema(optional=True)
+]
+# ``?state=a,b``: known state names separated by commas (spaces and empty names ignored).
+_STATE = "|".join(s.value for s in ContactState)
+STATE_LIST_PATTERN = rf"^\s*(?:(?:{_STATE})\s*)?(?:,\s*(?:(?:{_STATE})\s*)?)*$"
+StateNames = Annotated[
     str,
-    StringConstraints(max_length=MAX_RAW_LENGTH),
-    Field(description="As written; national numbers are read in the default region"),
+    StringConstraints(max_length=200),
+    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": STATE_LIST_PATTERN}),
 ]
 Param = Annotated[str, StringConstraints(max_length=255), NoNul]
 
@@ -26,7 +40,7 @@ class ContactListQuery(Strict):
     """Query string of a campaign's contact list; an unknown parameter is a 422."""
 
     state: Annotated[
-        list[Annotated[str, StringConstraints(max_length=200)]],
+        list[StateNames],
         Field(max_length=20, description="Only these states: repeat it or separate by commas"),
     ] = []
     q: Annotated[
@@ -42,10 +56,10 @@ class ContactCreate(Strict):
     """One contact; an empty Phone 2 to 5 or parameter is the same as leaving it out."""
 
     phone1: Phone
-    phone2: Phone | None = None
-    phone3: Phone | None = None
-    phone4: Phone | None = None
-    phone5: Phone | None = None
+    phone2: OptionalPhone | None = None
+    phone3: OptionalPhone | None = None
+    phone4: OptionalPhone | None = None
+    phone5: OptionalPhone | None = None
     param1: Param | None = None
     param2: Param | None = None
     param3: Param | None = None

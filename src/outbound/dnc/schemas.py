@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, Field, StringConstraints
 
-from outbound.api.schemas import MAX_BIG_ID, CampaignRefValue, NoNul, Strict
+from outbound.api.schemas import MAX_BIG_ID, CampaignRefValue, NoNul, Strict, phone_schema
 from outbound.models import DncEntry
 
 MAX_BULK = 100_000
@@ -27,6 +27,8 @@ BodyCampaign = Annotated[
     Field(default=None, validation_alias=AliasChoices("campaign", "campaign_id")),
 ]
 Note = Annotated[str, StringConstraints(max_length=255), NoNul]
+# One number asked about or added alone: refused (422 with the reason) unless it can be read.
+Number = Annotated[str, StringConstraints(max_length=256), phone_schema()]
 
 
 class DncScope(StrEnum):
@@ -35,7 +37,7 @@ class DncScope(StrEnum):
 
 
 class DncCreate(Strict):
-    number: RawNumber
+    number: Number
     campaign: BodyCampaign
     note: Note = ""
 
@@ -59,7 +61,7 @@ class DncListQuery(Strict):
 
 
 class DncCheckQuery(Strict):
-    number: RawNumber
+    number: Number
     campaign: Annotated[CampaignRef | None, Field(description="Also this campaign's list")] = None
 
 

@@ -257,9 +257,10 @@ def list_entries(
     """One keyset page by id, and the ``after`` of the next page (None at the end)."""
     query = select(DncEntry)
     if campaign_ref is not None:
-        if scope is DncScope.GLOBAL:
-            raise Invalid(("query", "scope"), "scope=global cannot be combined with campaign")
-        query = query.where(DncEntry.campaign_id == get_by_ref(session, campaign_ref).id)
+        campaign_id = get_by_ref(session, campaign_ref).id
+        if scope is DncScope.GLOBAL:  # filters combine: global entries of a campaign, none
+            return [], None
+        query = query.where(DncEntry.campaign_id == campaign_id)
     elif scope is DncScope.GLOBAL:
         query = query.where(DncEntry.campaign_id.is_(None))
     elif scope is DncScope.CAMPAIGN:

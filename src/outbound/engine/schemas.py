@@ -14,7 +14,8 @@ from outbound.engine.forecast import Forecast
 
 class ForecastIn(Strict):
     days: Annotated[int, Field(ge=1, le=366, description="Horizon in simulated days")] = 30
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(
+    # 2**53 - 1: every JSON parser reads it exactly (a larger one may round past the bound).
+    seed: Annotated[int, Field(ge=0, le=2**53 - 1)] | None = Field(
         default=None, description="Seed of the simulator, for repeatable forecasts"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated
 
 from pydantic import (
@@ -12,11 +13,12 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
 )
 
-from outbound.api.schemas import NoNul, Strict
+from outbound.api.schemas import NoNul, Strict, not_null
 from outbound.models import Schedule
-from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time
+from outbound.schedules.windows import MAX_WINDOWS_PER_DAY, Weekday, format_time, time_zones
 
 
 def _date_text(value: object) -> object:
@@ -29,17 +31,46 @@ def _date_text(value: object) -> object:
 def _clean_name(value: str) -> str:
     if value != value.strip():
         raise ValueError("name may not start or end with spaces")
-    if any(not c.isprintable() for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValueError("name may not contain control characters")
     return value
 
 
+# The same rule as _clean_name, for the document: no control character, no space at the ends.
+_NAME_CHAR = "[^\\x00-\\x1f\\x7f-\\x9f]"
+_NAME_END = "[^\\s\\x00-\\x1f\\x7f-\\x9f]"
 ScheduleName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_name)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_clean_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": f"^{_NAME_END}(?:{_NAME_CHAR}*{_NAME_END})?$",
+        }
+    ),
 ]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-# Loose here on purpose: the service parses times so it can say which window is wrong and why.
-TimeText = Annotated[str, StringConstraints(min_length=1, max_length=5)]
+# The zones this server's tz database knows, listed in the document (the service checks).
+TimeZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "enum": sorted(time_zones())}),
+]
+# The service parses times so it can say which window is wrong and why; the document gives
+# the same rule as a pattern ("9:00" and "09:00" alike; only an end may be "24:00").
+_HOUR_MINUTE = "(?:[01]?[0-9]|2[0-3]):[0-5][0-9]"
+StartText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=5),
+    WithJsonSchema({"type": "string", "pattern": f"^{_HOUR_MINUTE}$"}),
+]
+EndText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=5),
+    WithJsonSchema({"type": "string", "pattern": f"^(?:{_HOUR_MINUTE}|24:00)$"}),
+]
 Note = Annotated[str, StringConstraints(max_length=255), NoNul]
 
 MAX_WINDOWS = 7 * MAX_WINDOWS_PER_DAY
@@ -48,8 +79,8 @@ MAX_BLACKOUTS = 1000
 
 class WindowIn(Strict):
     day: Weekday
-    start: TimeText = Field(description='"HH:MM", from "00:00" to "23:59"')
-    end: TimeText = Field(description='"HH:MM", after start; "24:00" means midnight')
+    start: StartText = Field(description='"HH:MM", from "00:00" to "23:59"')
+    end: EndText = Field(description='"HH:MM", after start; "24:00" means midnight')
 
 
 class BlackoutIn(Strict):
@@ -80,11 +111,12 @@ class ScheduleIn(Strict):
 class ScheduleUpdate(Strict):
     """Only the fields given change; a given ``windows`` or ``blackouts`` replaces that list."""
 
-    name: ScheduleName | None = None
-    time_zone: TimeZoneName | None = None
-    contact_local_time: StrictBool | None = None
-    windows: WindowList | None = None
-    blackouts: BlackoutList | None = None
+    # Optional, never null (the service refuses a null: leave the field out to keep it).
+    name: ScheduleName | None = Field(default=None, json_schema_extra=not_null)
+    time_zone: TimeZoneName | None = Field(default=None, json_schema_extra=not_null)
+    contact_local_time: StrictBool | None = Field(default=None, json_schema_extra=not_null)
+    windows: WindowList | None = Field(default=None, json_schema_extra=not_null)
+    blackouts: BlackoutList | None = Field(default=None, json_schema_extra=not_null)
 
 
 class WindowOut(BaseModel):

@@ -163,6 +163,11 @@ def first_duplicate(days: Iterable[date]) -> tuple[int, int] | None:
 _NOT_ZONES = frozenset({"localtime", "Factory"})
 
 
+def time_zones() -> frozenset[str]:
+    """Every zone name ``is_time_zone`` accepts."""
+    return _zones()
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES

@@ -7,14 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from outbound.api.deps import DbSession, Viewer
-from outbound.api.schemas import BigIdPath
+from outbound.api.schemas import PHONE_CHARS, BigIdPath
+from outbound.contacts.phones import MAX_RAW_LENGTH
 from outbound.screenpop import service
 from outbound.screenpop.schemas import ScreenPop
 
 router = APIRouter(prefix="/screen-pop", tags=["screen-pop"])
 Number = Annotated[
     str,
-    Query(min_length=1, max_length=40, description="The number dialled, E.164 (+14155550200)"),
+    Query(
+        min_length=1,
+        max_length=MAX_RAW_LENGTH,
+        json_schema_extra={"format": "phone"},
+        description=f"The number dialled, E.164 (+14155550200); pattern {PHONE_CHARS}",
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import phonenumbers
@@ -11,9 +12,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
+from outbound.api.schemas import not_null
 from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
 DIALER_KINDS = ("simulator", "sip")
@@ -21,7 +24,17 @@ SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
 # One opt-out entry: a word or a few ("opt out"); each bad entry is refused by its index.
-OptOutEntry = Annotated[str, StringConstraints(max_length=200), AfterValidator(check_entry)]
+# In the document as a pattern: 1 to 4 words of letters or digits, separated by spaces or a
+# hyphen (the service also refuses an entry over 40 characters once its spaces are collapsed,
+# and the same entry twice).
+_WORD = "[^\\W_]+"
+OPT_OUT_PATTERN = f"^\\s*{_WORD}(?:(?:\\s+|-){_WORD}){{0,3}}\\s*$"
+OptOutEntry = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(check_entry),
+    WithJsonSchema({"type": "string", "maxLength": 200, "pattern": OPT_OUT_PATTERN}),
+]
 
 
 class ChannelConnection(BaseModel):
@@ -31,7 +44,18 @@ class ChannelConnection(BaseModel):
     options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
 
 
+def _kinds(kinds: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+    """The document lists the known kinds; the validators below say which exist if not."""
+
+    def amend(schema: dict[str, Any]) -> None:
+        schema["properties"]["kind"] = {"type": "string", "enum": list(kinds)}
+
+    return amend
+
+
 class DialerConnection(ChannelConnection):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(DIALER_KINDS))
+
     @field_validator("kind")
     @classmethod
     def _known(cls, value: str) -> str:
@@ -41,6 +65,8 @@ class DialerConnection(ChannelConnection):
 
 
 class SmsGatewayConnection(ChannelConnection):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(SMS_GATEWAY_KINDS))
+
     @field_validator("kind")
     @classmethod
     def _known(cls, value: str) -> str:
@@ -48,6 +74,21 @@ class SmsGatewayConnection(ChannelConnection):
             known = ", ".join(SMS_GATEWAY_KINDS)
             raise ValueError(f"unknown SMS gateway {value!r}; known: {known}")
         return value
+
+
+RegionCode = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=3),
+    # Case-blind to people: "gb" is GB.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(
+                phonenumbers.SUPPORTED_REGIONS | {r.lower() for r in phonenumbers.SUPPORTED_REGIONS}
+            ),
+        }
+    ),
+]
 
 
 def _check_region(value: str | None) -> str | None:
@@ -81,20 +122,35 @@ class SettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    # Only the folders may be null; the service refuses a null anywhere else.
+    feed_batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
     watch_folder: FolderPath | None = None
     archive_folder: FolderPath | None = None
-    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
-    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
-    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
-    default_region: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    poll_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    dangling_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    default_sms_expiry_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    default_region: RegionCode | None = Field(default=None, json_schema_extra=not_null)
     opt_out_words: (
         Annotated[list[OptOutEntry], Field(min_length=1, max_length=MAX_ENTRIES)] | None
-    ) = None
-    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = None
-    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = None
-    agent_heartbeat_seconds: Annotated[int, Field(strict=True, ge=5, le=3600)] | None = None
-    dialer: DialerConnection | None = None
-    sms_gateway: SmsGatewayConnection | None = None
+    ) = Field(default=None, json_schema_extra=not_null)
+    max_upload_bytes: Annotated[int, Field(ge=2**10, le=2**40)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    max_json_body_bytes: Annotated[int, Field(ge=2**10, le=2**30)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    agent_heartbeat_seconds: Annotated[int, Field(strict=True, ge=5, le=3600)] | None = Field(
+        default=None, json_schema_extra=not_null
+    )
+    dialer: DialerConnection | None = Field(default=None, json_schema_extra=not_null)
+    sms_gateway: SmsGatewayConnection | None = Field(default=None, json_schema_extra=not_null)
 
     _region = field_validator("default_region")(_check_region)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from outbound.api.schemas import MAX_ID, NoNul, Strict
+from outbound.api.schemas import MAX_ID, NoNul, Strict, not_null
 from outbound.models import Strategy, StrategyAttempt
 from outbound.strategies import rules as checks
 from outbound.strategies.outcomes import Channel, Outcome, Rule, RuleAction, SmsMode
@@ -48,7 +48,26 @@ RulesIn = Annotated[
 ]
 
 
+def _sms_fields_on_sms_only(schema: dict[str, Any]) -> None:
+    """The document's form of the service's rule: a voice attempt has no SMS fields (null
+    or absent); a PATCH without ``channel`` is judged against the stored one (409)."""
+    required = "channel" in schema.get("required", [])
+    voice: dict[str, Any] = {"properties": {"channel": {"const": Channel.VOICE.value}}}
+    voice["properties"] |= {name: {"type": "null"} for name in SMS_FIELDS}
+    variants = [{"properties": {"channel": {"const": Channel.SMS.value}}}, voice]
+    if not required:
+        variants.append({"not": {"required": ["channel"]}})
+    for variant in variants[:2]:
+        variant["required"] = ["channel"]
+    schema["anyOf"] = variants
+
+
+SMS_FIELDS = ("sms_template", "sms_expiry_minutes", "sms_mode")
+
+
 class AttemptIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_sms_fields_on_sms_only)
+
     channel: Channel
     phone_slot: PhoneSlot = 1
     sms_template: SmsTemplate | None = Field(
@@ -71,8 +90,12 @@ class AttemptUpdate(Strict):
     """Fields given change. Switching to voice clears the SMS fields; switching channel
     resets the rules to the new channel's defaults before ``rules`` applies."""
 
-    channel: Channel | None = None
-    phone_slot: PhoneSlot | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_sms_fields_on_sms_only)
+
+    channel: Channel | None = Field(
+        default=None, json_schema_extra=not_null
+    )  # never null: the service refuses it
+    phone_slot: PhoneSlot | None = Field(default=None, json_schema_extra=not_null)
     sms_template: SmsTemplate | None = None
     sms_expiry_minutes: SmsExpiry | None = None
     sms_mode: SmsMode | None = None
@@ -91,9 +114,9 @@ class StrategyCreate(Strict):
 class StrategyUpdate(Strict):
     """Fields given change; none of them may be null."""
 
-    name: StrategyName | None = None
-    description: Description | None = None
-    max_attempts: MaxAttempts | None = None
+    name: StrategyName | None = Field(default=None, json_schema_extra=not_null)
+    description: Description | None = Field(default=None, json_schema_extra=not_null)
+    max_attempts: MaxAttempts | None = Field(default=None, json_schema_extra=not_null)
 
     @field_validator("name", "description", "max_attempts")
     @classmethod
@@ -107,7 +130,11 @@ class StrategyUpdate(Strict):
 class AttemptOrder(Strict):
     attempt_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]],
-        Field(max_length=checks.MAX_STRATEGY_ATTEMPTS),
+        Field(
+            max_length=checks.MAX_STRATEGY_ATTEMPTS,
+            json_schema_extra={"uniqueItems": True},
+            description="Every attempt of the strategy, each once, in the new order",
+        ),
     ]
 
 

@@ -180,7 +180,8 @@ def add_attempt(
     if count >= checks.MAX_STRATEGY_ATTEMPTS:
         raise Conflict(f"strategy {strategy.name!r} already has {count} attempts, the most allowed")
     if position is not None and not 1 <= position <= count + 1:
-        raise Invalid(("body", "position"), f"the position must be 1 to {count + 1}")
+        # The strategy's current length decides: a conflict with its state, not bad input.
+        raise Conflict(f"the position must be 1 to {count + 1}", loc=("body", "position"))
     _check_fields(spec.channel, spec, loc=("body",))
     rules = checks.resolve_rules(spec.channel, spec.rules, positions=count, loc=("body",))
     if spec.channel is Channel.VOICE:
@@ -205,6 +206,15 @@ def update_attempt(
         if field in patch.model_fields_set and getattr(patch, field) is None:
             raise Invalid(("body", field), f"{field} cannot be null")
     channel = patch.channel or attempt.channel
+    if patch.channel is None and channel is Channel.VOICE:
+        # SMS fields sent for the stored voice attempt: the body is fine, the attempt's
+        # current channel refuses it (a 409; with "channel": "voice" it is the body's 422).
+        for name in ("sms_template", "sms_expiry_minutes", "sms_mode"):
+            if getattr(patch, name) is not None:
+                raise Conflict(
+                    f"{name} applies to sms attempts only, and this attempt is voice",
+                    loc=("body", name),
+                )
     switched = channel is not attempt.channel
     fields = _patched_fields(attempt, patch, channel)
     checks.check_attempt_fields(
@@ -293,13 +303,15 @@ def reorder_attempts(session: Session, strategy: Strategy, attempt_ids: Sequence
     repeated = sorted({i for i in attempt_ids if attempt_ids.count(i) > 1})
     if repeated:
         raise Invalid(loc, f"each attempt must appear once; repeated: {_ids(repeated)}")
+    # Which ids belong is the strategy's current state: a list that differs is a conflict
+    # (someone else added or removed an attempt meanwhile), as 409.
     unknown = [i for i in attempt_ids if i not in by_id]
     if unknown:
-        raise Invalid(loc, f"not attempts of strategy {strategy.id}: {_ids(unknown)}")
+        raise Conflict(f"not attempts of strategy {strategy.id}: {_ids(unknown)}", loc=loc)
     missing = sorted(set(by_id) - set(attempt_ids))
     if missing:
-        raise Invalid(
-            loc, f"every attempt of the strategy must be listed; missing: {_ids(missing)}"
+        raise Conflict(
+            f"every attempt of the strategy must be listed; missing: {_ids(missing)}", loc=loc
         )
     _assign_positions(session, [(by_id[i], pos) for pos, i in enumerate(attempt_ids, 1)])
 

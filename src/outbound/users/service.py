@@ -79,7 +79,8 @@ def delete_user(session: Session, user: User, *, actor: User) -> None:
 
 def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
     if not security.verify_password(user.password_hash, current):
-        raise Invalid(("body", "current_password"), "the current password is wrong")
+        # 403, not 422: the request is well formed, the caller failed to prove who they are.
+        raise Forbidden("the current password is wrong")
     user.password_hash = security.hash_password(new)
     session.flush()
 

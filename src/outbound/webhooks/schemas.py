@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -14,13 +15,23 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
 )
 
-from outbound.api.schemas import MAX_BIG_ID, MAX_ID, NoNul, Strict
+from outbound.api.schemas import MAX_BIG_ID, MAX_ID, NoNul, Strict, not_null
 from outbound.models import DeliveryStatus
 
 EventType = Literal["contact.state_changed", "attempt.result"]
 ALL_EVENTS: list[EventType] = ["contact.state_changed", "attempt.result"]
+
+
+# The rules of _http_url as one pattern, for the document (and checked last by it too): a
+# host name or address, a port 1-65535, then a path and query without spaces or #.
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+URL_PATTERN = re.compile(
+    rf"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::{_PORT})?"
+    r"(?:[/?][\x21-\x22\x24-\x7e]*)?$"
+)
 
 
 def _http_url(value: str) -> str:
@@ -42,6 +53,8 @@ def _http_url(value: str) -> str:
         raise ValueError("the URL may not have a #fragment")
     if port == 0:
         raise ValueError("the URL's port must be 1-65535")
+    if not URL_PATTERN.fullmatch(value):
+        raise ValueError("not a valid URL: its host or port is malformed")
     return value
 
 
@@ -49,6 +62,9 @@ Url = Annotated[
     str,
     StringConstraints(min_length=8, max_length=2000),
     AfterValidator(_http_url),
+    WithJsonSchema(
+        {"type": "string", "minLength": 8, "maxLength": 2000, "pattern": URL_PATTERN.pattern}
+    ),
     Field(description="http:// or https:// URL that receives the events (POST, JSON)"),
 ]
 Secret = Annotated[
@@ -59,7 +75,12 @@ Secret = Annotated[
 Name = Annotated[str, StringConstraints(max_length=100), NoNul]
 Events = Annotated[
     list[EventType],
-    Field(min_length=1, max_length=2, description="Which events to send"),
+    Field(
+        min_length=1,
+        max_length=2,
+        description="Which events to send",
+        json_schema_extra={"uniqueItems": True},
+    ),
 ]
 CampaignId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
@@ -87,12 +108,14 @@ class SubscriptionCreate(Strict):
 class SubscriptionUpdate(Strict):
     """Only the fields given change; ``campaign_id: null`` means every campaign."""
 
-    url: Url | None = None
-    name: Name | None = None
+    url: Url | None = Field(default=None, json_schema_extra=not_null)
+    name: Name | None = Field(default=None, json_schema_extra=not_null)
     campaign_id: CampaignId | None = None
-    events: UniqueEvents | None = None
-    secret: Secret | None = Field(default=None, description="A new secret (write-only)")
-    active: StrictBool | None = None
+    events: UniqueEvents | None = Field(default=None, json_schema_extra=not_null)
+    secret: Secret | None = Field(
+        default=None, description="A new secret (write-only)", json_schema_extra=not_null
+    )
+    active: StrictBool | None = Field(default=None, json_schema_extra=not_null)
 
 
 class SubscriptionOut(BaseModel):

@@ -35,7 +35,10 @@ def events_of(sub: WebhookSubscription) -> list[EventType]:
 
 def _check_campaign(session: Session, campaign_id: int | None) -> None:
     if campaign_id is not None and session.get(Campaign, campaign_id) is None:
-        raise Invalid(("body", "campaign_id"), f"campaign_id: campaign {campaign_id} not found")
+        # Which campaigns exist is the server's state, not the request's shape: 409.
+        raise Conflict(
+            f"campaign_id: campaign {campaign_id} not found", loc=("body", "campaign_id")
+        )
 
 
 def get(session: Session, subscription_id: int) -> WebhookSubscription:
