@@ -6,18 +6,28 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from outbound.agents.states import AgentState
-from outbound.api.schemas import MAX_ID, NoNul, Strict
+from outbound.api.schemas import MAX_ID, NoNul, Strict, not_null
 
 # sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
 # the trunk: digits only.
-_SIP_URI = re.compile(
-    r"sip:(?P<user>[A-Za-z0-9._~+!$&'()*,;=%-]+)@(?P<host>[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)"
-    r"(:(?P<port>[0-9]{1,5}))?"
-)
+_USER = r"[A-Za-z0-9._~+!$&'()*,;=%-]+"
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
+_SIP_URI = re.compile(f"sip:(?P<user>{_USER})@(?P<host>{_HOST})(:(?P<port>[0-9]{{1,5}}))?")
 _EXTENSION = re.compile(r"[0-9]{1,15}")
+# The same rule for the document, the port's 1-65535 spelled out as alternatives.
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+SIP_PATTERN = f"^([0-9]{{1,15}}|sip:{_USER}@{_HOST}(:{_PORT})?)$"
 SIP_HELP = "Where calls reach the agent: sip:user@host[:port], or an extension of 1-15 digits"
 
 
@@ -47,6 +57,9 @@ SipAddress = Annotated[
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(check_sip_address),
     Field(description=SIP_HELP),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SIP_PATTERN},
+    ),
 ]
 RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 CampaignIds = Annotated[
@@ -66,8 +79,9 @@ class AgentCreate(Strict):
 class AgentUpdate(Strict):
     """Only the fields given change; ``campaign_ids`` replaces the whole list."""
 
-    sip_address: SipAddress | None = None
-    campaign_ids: CampaignIds | None = None
+    # Either may be left out, neither may be null (the service says so).
+    sip_address: SipAddress | None = Field(default=None, json_schema_extra=not_null)
+    campaign_ids: CampaignIds | None = Field(default=None, json_schema_extra=not_null)
 
 
 class AgentOut(BaseModel):

@@ -86,12 +86,12 @@ def my_agent(session: Session, user: User, *, for_update: bool = False) -> Agent
 def create_agent(session: Session, data: AgentCreate, *, now: datetime) -> Agent:
     user = session.get(User, data.user_id)
     if user is None:
-        raise Invalid(("body", "user_id"), f"user {data.user_id} does not exist")
+        raise Conflict(f"user {data.user_id} does not exist", loc=("body", "user_id"))
     if not may_act_as_agent(user.role):
-        raise Invalid(
-            ("body", "user_id"),
+        raise Conflict(
             f"user {user.username!r} is a {user.role.value}; only an agent, a supervisor or an "
             "admin can take calls (change the user's role first)",
+            loc=("body", "user_id"),
         )
     if repository.by_user(session, user.id) is not None:
         raise Conflict(
@@ -142,12 +142,12 @@ def _agent_campaigns(session: Session, campaign_ids: list[int]) -> list[Campaign
         loc = ("body", "campaign_ids", index)
         campaign = found.get(campaign_id)
         if campaign is None:
-            raise Invalid(loc, f"campaign {campaign_id} does not exist")
+            raise Conflict(f"campaign {campaign_id} does not exist", loc=loc)
         if campaign.type is not CampaignType.AGENT:
-            raise Invalid(
-                loc,
+            raise Conflict(
                 f"campaign {campaign.name!r} is an {campaign.type.value} campaign; "
                 "agents serve Agent campaigns only",
+                loc=loc,
             )
         if campaign_id in seen:
             raise Invalid(loc, f"campaign {campaign_id} is listed twice")
@@ -215,11 +215,11 @@ def request_state(
             raise Invalid(("body", "reason_id"), "a reason goes with not_ready only")
         reason = session.get(AgentReason, body.reason_id)
         if reason is None:
-            raise Invalid(("body", "reason_id"), f"reason {body.reason_id} does not exist")
+            raise Conflict(f"reason {body.reason_id} does not exist", loc=("body", "reason_id"))
         if reason.system:
-            raise Invalid(
-                ("body", "reason_id"),
+            raise Conflict(
                 f"{reason.name!r} is set by the system; choose another reason",
+                loc=("body", "reason_id"),
             )
     elif body.state is AgentState.NOT_READY and agent.state is not AgentState.LOGGED_OUT:
         raise Invalid(("body", "reason_id"), "not_ready needs a reason_id (GET /agent-reasons)")

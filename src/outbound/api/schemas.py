@@ -55,8 +55,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorOut, "description": "The caller's role does not allow this"},
     404: {"model": ErrorOut, "description": "No such resource"},
     409: {"model": ErrorOut, "description": "Conflicts with the current state"},
+    413: {
+        "model": ErrorOut,
+        "description": "The body is over the size limit (settings max_json_body_bytes, "
+        "max_upload_bytes)",
+    },
     422: {"model": ValidationErrorOut, "description": "A field is invalid; `field` names it"},
     429: {"model": ErrorOut, "description": "Too many failed log-ins; see Retry-After"},
+    503: {"model": ErrorOut, "description": "The database refuses writes or cannot be reached"},
+    507: {"model": ErrorOut, "description": "Storage full: the database cannot grow"},
 }
 
 
