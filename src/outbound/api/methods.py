@@ -75,7 +75,10 @@ class MethodGate:
 
     def _resources(self) -> list[Resource]:
         if self._table is None:  # the document is built once every route is in place
-            self._table = resources(self.api.openapi())
+            key = _shape(self.api)
+            if key not in _TABLES:
+                _TABLES[key] = resources(self.api.openapi())
+            self._table = _TABLES[key]
         return self._table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,3 +93,16 @@ class MethodGate:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# Building the document costs most of a second; an app built again with the same routes (as
+# create_app does for every worker, test or reload) reuses the table read off the first.
+_TABLES: dict[str, list[Resource]] = {}
+
+
+def _shape(api: FastAPI) -> str:
+    """What the routes are, as far as the top level tells: their kinds, paths and names."""
+    return repr(
+        [(type(r).__name__, getattr(r, "path", None), getattr(r, "name", None)) for r in api.routes]
+        + [api.title, api.version, api.openapi_url]
+    )
