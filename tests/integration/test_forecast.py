@@ -158,7 +158,9 @@ def test_contacts_in_flight_are_forecast_too(
 
 def contact_states(db: Database) -> dict[str, ContactState]:
     with db.transaction() as session:
-        return dict(session.execute(select(Contact.phone1, Contact.state)).tuples().all())
+        return {
+            phone: state for phone, state in session.execute(select(Contact.phone1, Contact.state))
+        }
 
 
 def test_a_campaign_that_cannot_finish_in_time_says_so(
