@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.db.base import Base, BigId, UTCDateTime
@@ -47,3 +48,10 @@ class Attempt(Base):
     raw_result: Mapped[str | None] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(128), index=True)
     worker_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Agent calls: the agent the answered customer was handed to, the disposition the agent
+    # ended the call with and the values of the campaign's agent form.
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
