@@ -12,21 +12,18 @@ deterministic generation, so that it is bounded and repeatable.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from outbound.app import create_app
 from outbound.config import Config
 from outbound.db.engine import Database
 from tests.conftest import Account
+from tests.live import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 8
@@ -43,30 +40,11 @@ EXCLUDED = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(db: Database, config: Config) -> Iterator[str]:
     """The app on a real port (schemathesis' CLI talks HTTP), until the test ends."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config, db=db), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve(create_app(config, db=db)) as url:
+        yield url
 
 
 # Settings change the ground under every other operation (a body limit of 1 KiB makes the
@@ -78,7 +56,9 @@ SETTINGS = ("GET /api/v1/settings", "PATCH /api/v1/settings")
 # backend, PostgreSQL, keeps the suite's time in bounds.
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("part", ["api", "settings"])
-def test_schemathesis_all_checks_pass(served: str, admin: Account, part: str) -> None:
+def test_schemathesis_all_checks_pass(
+    served: str, admin: Account, part: str, tmp_path: Path
+) -> None:
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
@@ -106,9 +86,12 @@ def test_schemathesis_all_checks_pass(served: str, admin: Account, part: str) ->
         command += ["--exclude-name", f"{method} {path}"]
     for name in SETTINGS:
         command += ["--exclude-name" if part == "api" else "--include-name", name]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.fuzz_hooks"}
+    # The CLI keeps a cache of its findings in its working directory: a temporary one, so
+    # that no run leans on (or leaves behind) another's.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.fuzz_hooks", "PYTHONPATH": path}
     run = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     report = run.stdout + run.stderr
     print(report)  # shown in full when the run fails
