@@ -19,6 +19,10 @@ from pydantic import (
 from outbound.api.schemas import not_null
 from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
+# Channel options never shown back (an SMSC password, a callback secret): reads show the
+# mask, and a save that sends the mask back keeps the stored value.
+SECRET_OPTIONS = frozenset({"password", "secret"})
+MASK = "********"
 DIALER_KINDS = ("simulator", "sip")
 SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
@@ -44,17 +48,52 @@ class ChannelConnection(BaseModel):
     options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
 
 
-def _kinds(kinds: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
-    """The document lists the known kinds; the validators below say which exist if not."""
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with its local ``$ref``s replaced by the definitions they name."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(item, defs) for item in schema]
+    return schema
+
+
+def _options_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A kind's options as its adapter validates them; a secret may be sent back masked
+    (the stored one is kept, see settings.service)."""
+    full = model.model_json_schema(mode="validation")
+    options: dict[str, Any] = _inline(full, full.get("$defs", {}))
+    for name, field in options.get("properties", {}).items():
+        if name in SECRET_OPTIONS:
+            options["properties"][name] = {"anyOf": [field, {"const": MASK}]}
+    return options
+
+
+def _kinds(registry: str) -> Callable[[dict[str, Any]], None]:
+    """The document lists the known kinds and, for each, the options its adapter takes
+    (``oneOf`` by ``kind``; no kind is the simulator). The validators below say which
+    kinds exist; the adapter's own validation names a bad option by its path."""
 
     def amend(schema: dict[str, Any]) -> None:
-        schema["properties"]["kind"] = {"type": "string", "enum": list(kinds)}
+        from outbound.channels import registry as channels  # the adapters import settings
+
+        models = {kind: model for kind, (model, _) in getattr(channels, registry).items()}
+        schema["properties"]["kind"] = {"type": "string", "enum": list(models)}
+        schema["oneOf"] = [
+            {
+                "properties": {"kind": {"const": kind}, "options": _options_schema(model)},
+                **({} if kind == "simulator" else {"required": ["kind"]}),
+            }
+            for kind, model in models.items()
+        ]
 
     return amend
 
 
 class DialerConnection(ChannelConnection):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(DIALER_KINDS))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds("DIALERS"))
 
     @field_validator("kind")
     @classmethod
@@ -65,7 +104,7 @@ class DialerConnection(ChannelConnection):
 
 
 class SmsGatewayConnection(ChannelConnection):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds(SMS_GATEWAY_KINDS))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kinds("SMS_GATEWAYS"))
 
     @field_validator("kind")
     @classmethod

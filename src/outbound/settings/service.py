@@ -17,13 +17,9 @@ from outbound.channels.registry import (
 from outbound.dnc.optout import duplicates
 from outbound.errors import Invalid
 from outbound.models import Setting
-from outbound.settings.schemas import SettingsOut, SettingsUpdate
+from outbound.settings.schemas import MASK, SECRET_OPTIONS, SettingsOut, SettingsUpdate
 
 NULLABLE = frozenset({"watch_folder", "archive_folder"})
-# Channel options never shown back (an SMSC password, a callback secret): reads show the
-# mask, and a save that sends the mask back keeps the stored value.
-SECRET_OPTIONS = frozenset({"password", "secret"})
-MASK = "********"
 CONNECTIONS = ("dialer", "sms_gateway")
 
 
