@@ -20,7 +20,10 @@ def serve(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", backlog=2048, timeout_keep_alive=30)
+    # Idle connections are kept for the whole test: a server that closes one after a few
+    # seconds races a client reusing it at that moment (the client's request meets a reset),
+    # and test clients such as schemathesis' pause for long between requests.
+    config = uvicorn.Config(app, log_level="warning", backlog=2048, timeout_keep_alive=3600)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from outbound.errors import Invalid
+from outbound.errors import Conflict, Invalid
 from outbound.strategies.outcomes import (
     CLOSE_ONLY_OUTCOMES,
     DEFAULT_RULES,
@@ -75,31 +75,47 @@ def resolve_rules(
     positions: int,
     base: Mapping[Outcome, Rule] | None = None,
     loc: Loc = (),
+    stored_channel: bool = False,
+    stored_positions: bool = False,
 ) -> dict[Outcome, Rule]:
     """The complete rule set after applying a client's partial ``rules`` on top of ``base``.
 
     ``base`` is the attempt's current rules (defaults for a new attempt); ``positions`` is
     how many attempts a goto may name (targets 1..positions). Raises ``Invalid`` whose
-    ``loc`` is ``loc + ("rules", <outcome>, <field>)``.
+    ``loc`` is ``loc + ("rules", <outcome>, <field>)``; where the channel or the positions
+    come from the stored strategy (``stored_channel``, ``stored_positions``: a PATCH that
+    keeps the channel, an attempt added to a strategy), a body that clashes with them is a
+    ``Conflict`` (409) with the same ``loc``: the body itself is fine.
     """
     resolved = materialise(channel, base or {})
     applicable = rule_outcomes(channel)
     for key, spec in given.items():
         outcome = _known_outcome(key, loc=(*loc, "rules", key))
         if outcome not in applicable:
-            raise Invalid(
-                (*loc, "rules", key),
+            message = (
                 f"{key!r} takes no rule on a {channel.value} attempt; a {channel.value} attempt "
-                f"takes rules for: {', '.join(o.value for o in applicable)}",
+                f"takes rules for: {', '.join(o.value for o in applicable)}"
             )
+            raise _refusal((*loc, "rules", key), message, conflict=stored_channel)
         resolved[outcome] = resolve_rule(
-            outcome, spec, base=resolved[outcome], positions=positions, loc=(*loc, "rules", key)
+            outcome,
+            spec,
+            base=resolved[outcome],
+            positions=positions,
+            loc=(*loc, "rules", key),
+            stored_positions=stored_positions,
         )
     return resolved
 
 
 def resolve_rule(
-    outcome: Outcome, spec: RuleInput, *, base: Rule, positions: int, loc: Loc = ()
+    outcome: Outcome,
+    spec: RuleInput,
+    *,
+    base: Rule,
+    positions: int,
+    loc: Loc = (),
+    stored_positions: bool = False,
 ) -> Rule:
     """One rule; an omitted delay keeps the outcome's current (or default) delay."""
     try:
@@ -122,10 +138,14 @@ def resolve_rule(
         )
     if not 1 <= spec.attempt <= positions:
         where = f"there are {positions} attempts" if positions else "there are no attempts"
-        raise Invalid(
-            (*loc, "attempt"), f"goto names attempt {spec.attempt}, which does not exist: {where}"
-        )
+        message = f"goto names attempt {spec.attempt}, which does not exist: {where}"
+        raise _refusal((*loc, "attempt"), message, conflict=stored_positions)
     return Rule(action, delay, spec.attempt)
+
+
+def _refusal(loc: Loc, message: str, *, conflict: bool) -> Invalid | Conflict:
+    """A 409 where the stored strategy is what the body clashes with, else a 422."""
+    return Conflict(message, loc=loc) if conflict else Invalid(loc, message)
 
 
 def _known_outcome(key: str, *, loc: Loc) -> Outcome:

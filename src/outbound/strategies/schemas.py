@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,7 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from outbound.api.schemas import MAX_ID, NoNul, Strict, not_null
 from outbound.models import Strategy, StrategyAttempt
 from outbound.strategies import rules as checks
-from outbound.strategies.outcomes import Channel, Outcome, Rule, RuleAction, SmsMode
+from outbound.strategies.outcomes import (
+    CLOSE_ONLY_OUTCOMES,
+    Channel,
+    Outcome,
+    Rule,
+    RuleAction,
+    SmsMode,
+    rule_outcomes,
+)
 
 StrategyName = Annotated[
     str,
@@ -30,7 +39,37 @@ SmsTemplate = Annotated[
 SmsExpiry = Annotated[int, Field(ge=1, le=checks.MAX_SMS_EXPIRY_MINUTES)]
 
 
+def _rule_by_action(schema: dict[str, Any]) -> None:
+    """The document's form of the rule checks: close takes no delay, only goto takes (and
+    needs) an attempt."""
+    no_attempt = {"attempt": {"type": "null"}}
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "action": {"const": RuleAction.CLOSE.value},
+                "delay_minutes": {"enum": [0, None]},
+                **no_attempt,
+            }
+        },
+        {
+            "properties": {
+                "action": {"const": RuleAction.GOTO.value},
+                "attempt": {"type": "integer"},
+            },
+            "required": ["action", "attempt"],
+        },
+        {
+            "properties": {
+                "action": {"enum": [RuleAction.NEXT.value, RuleAction.RETRY.value]},
+                **no_attempt,
+            }
+        },
+    ]
+
+
 class RuleIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_rule_by_action)
+
     action: RuleAction
     delay_minutes: Annotated[int, Field(ge=0, le=checks.MAX_DELAY_MINUTES)] | None = Field(
         default=None, description="Omitted: the outcome's current delay (default for a new attempt)"
@@ -48,15 +87,36 @@ RulesIn = Annotated[
 ]
 
 
+def _rules_for(outcomes: Iterable[Outcome]) -> dict[str, Any]:
+    """Rules keyed by these outcomes only; an outcome that always closes takes only close."""
+    keys = list(dict.fromkeys(outcomes))
+    close = {"properties": {"action": {"const": RuleAction.CLOSE.value}}}
+    return {
+        "propertyNames": {"enum": [o.value for o in keys]},
+        "properties": {o.value: close for o in keys if o in CLOSE_ONLY_OUTCOMES},
+    }
+
+
 def _sms_fields_on_sms_only(schema: dict[str, Any]) -> None:
-    """The document's form of the service's rule: a voice attempt has no SMS fields (null
-    or absent); a PATCH without ``channel`` is judged against the stored one (409)."""
+    """The document's form of the service's rules: a voice attempt has no SMS fields (null
+    or absent), each channel takes rules for its own outcomes; a PATCH without ``channel``
+    is judged against the stored one (409)."""
     required = "channel" in schema.get("required", [])
     voice: dict[str, Any] = {"properties": {"channel": {"const": Channel.VOICE.value}}}
     voice["properties"] |= {name: {"type": "null"} for name in SMS_FIELDS}
-    variants = [{"properties": {"channel": {"const": Channel.SMS.value}}}, voice]
+    voice["properties"]["rules"] = _rules_for(rule_outcomes(Channel.VOICE))
+    sms = {
+        "properties": {
+            "channel": {"const": Channel.SMS.value},
+            "rules": _rules_for(rule_outcomes(Channel.SMS)),
+        }
+    }
+    variants: list[dict[str, Any]] = [sms, voice]
     if not required:
-        variants.append({"not": {"required": ["channel"]}})
+        either = (*rule_outcomes(Channel.VOICE), *rule_outcomes(Channel.SMS))
+        variants.append(
+            {"not": {"required": ["channel"]}, "properties": {"rules": _rules_for(either)}}
+        )
     for variant in variants[:2]:
         variant["required"] = ["channel"]
     schema["anyOf"] = variants

@@ -183,7 +183,9 @@ def add_attempt(
         # The strategy's current length decides: a conflict with its state, not bad input.
         raise Conflict(f"the position must be 1 to {count + 1}", loc=("body", "position"))
     _check_fields(spec.channel, spec, loc=("body",))
-    rules = checks.resolve_rules(spec.channel, spec.rules, positions=count, loc=("body",))
+    rules = checks.resolve_rules(
+        spec.channel, spec.rules, positions=count, loc=("body",), stored_positions=True
+    )
     if spec.channel is Channel.VOICE:
         _refuse_voice(session, strategy)
     targets = {a.position: a.id for a in ordered}
@@ -229,7 +231,13 @@ def update_attempt(
     positions = {a.id: a.position for a in ordered}
     base = {} if switched else current_rules(attempt, positions)
     rules = checks.resolve_rules(
-        channel, patch.rules or {}, positions=len(ordered), base=base, loc=("body",)
+        channel,
+        patch.rules or {},
+        positions=len(ordered),
+        base=base,
+        loc=("body",),
+        stored_channel=patch.channel is None,
+        stored_positions=True,
     )
     if switched and channel is Channel.VOICE:
         _refuse_voice(session, strategy)
