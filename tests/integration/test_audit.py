@@ -388,3 +388,10 @@ def test_counts_stay_put_without_an_actor(db: Database) -> None:
         session.add(campaign)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_number_is_no_instant(client: TestClient, admin: Account) -> None:
+    for bad in ("0.5", "1700000000", "-3"):
+        answer = client.get(f"{API}/audit", params={"until": bad}, headers=admin.headers)
+        assert answer.status_code == 422, bad
+        assert answer.json()["detail"][0]["field"] == "until"

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints
 
 from outbound.api.schemas import MAX_BIG_ID, NoNul, Strict
 from outbound.audit.kinds import KIND_NAMES
 
 AuditKind = StrEnum("AuditKind", {name.upper(): name for name in KIND_NAMES})  # type: ignore[misc]
 
+
+def _iso_only(value: Any) -> Any:
+    """A number is no instant here (pydantic would read it as seconds since 1970)."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9.eE+-]+\s*", value)
+    ):
+        raise ValueError("give a date and time with its zone (ISO 8601), e.g. 2026-01-31T09:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=255), NoNul]
 
 
@@ -27,8 +39,8 @@ class AuditFilter(Strict):
         Text | None,
         Field(description="Only this object: its id, or its name (campaign name, number…)"),
     ] = None
-    since: Annotated[AwareDatetime | None, Field(description="At or after this instant")] = None
-    until: Annotated[AwareDatetime | None, Field(description="Before this instant")] = None
+    since: Annotated[Instant | None, Field(description="At or after this instant")] = None
+    until: Annotated[Instant | None, Field(description="Before this instant")] = None
 
 
 class AuditQuery(AuditFilter):
