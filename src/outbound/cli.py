@@ -311,5 +311,20 @@ def restore(
     typer.echo(f"Restored {done.path} into {shown} ({done.method}); schema migrated")
 
 
+@app.command("check-db")
+def check_db() -> None:
+    """Check the database's integrity (schema version, foreign keys, contacts vs attempts)."""
+    from outbound.db import integrity
+
+    report = integrity.check(_database(Config()))
+    states = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items())) or "none"
+    typer.echo(f"schema {report.revision} (newest {report.head}); contacts: {states}")
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if report.problems:
+        raise typer.Exit(1)
+    typer.echo("integrity: ok")
+
+
 if __name__ == "__main__":
     app()

@@ -145,6 +145,8 @@ def test_round_trip_while_the_engine_runs(
     code, output = cli(empty_url, "restore", str(tmp_path / "outbound.backup"))
     assert code == 0, output
     assert "schema migrated" in output
+    code, output = cli(empty_url, "check-db")
+    assert code == 0 and "integrity: ok" in output, output
 
     live = integrity.check(db)
     restored_db = Database(empty_url)
@@ -237,3 +239,4 @@ def test_the_integrity_checks_find_what_they_look_for(
     assert "rows of campaigns miss their schedules" in problems
     assert "attempt_count differs from their attempts" in problems
     assert "last_attempt_id is not one of their attempts" in problems
+    assert cli(db.url, "check-db")[0] == 0  # repaired
