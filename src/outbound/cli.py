@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from outbound.campaigns.repository import get_by_name_or_ref
 from outbound.config import Config
@@ -274,6 +275,55 @@ def users_set_password(
             raise typer.Exit(1)
         service.update_user(session, user, actor=user, password=password, now=datetime.now(UTC))
     typer.echo(f"Password of {username!r} changed")
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write")],
+) -> None:
+    """Back up the database to FILE while the service runs (SQLite: online backup API;
+    PostgreSQL: pg_dump custom format). FILE is replaced only once the backup is complete."""
+    from outbound.db import backup as backups
+
+    url = Config().effective_database_url
+    try:
+        done = backups.backup(url, file)
+    except backups.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Backup written to {done.path} ({done.size} bytes, {done.method})")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A file written by outbound backup")],
+) -> None:
+    """Restore FILE into the (empty) database of OUTBOUND_DATABASE_URL, then migrate it."""
+    from outbound.db import backup as backups
+
+    url = Config().effective_database_url
+    try:
+        done = backups.restore(url, file)
+    except backups.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    shown = make_url(url).render_as_string(hide_password=True)
+    typer.echo(f"Restored {done.path} into {shown} ({done.method}); schema migrated")
+
+
+@app.command("check-db")
+def check_db() -> None:
+    """Check the database's integrity (schema version, foreign keys, contacts vs attempts)."""
+    from outbound.db import integrity
+
+    report = integrity.check(_database(Config()))
+    states = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items())) or "none"
+    typer.echo(f"schema {report.revision} (newest {report.head}); contacts: {states}")
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if report.problems:
+        raise typer.Exit(1)
+    typer.echo("integrity: ok")
 
 
 if __name__ == "__main__":

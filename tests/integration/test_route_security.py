@@ -108,3 +108,18 @@ def test_gateway_callbacks_take_no_user_token_not_even_an_admin_s(
         if client.request(method, path, headers=admin.headers).status_code != 401
     ]
     assert opened == []
+
+
+# Reads only an admin may make (everything else a viewer may read).
+ADMIN_READS = {("GET", "/api/v1/audit"), ("GET", "/api/v1/audit.csv")}
+
+
+def test_admin_only_reads_refuse_viewers_and_supervisors(
+    client: TestClient, viewer: Account, supervisor: Account, admin: Account
+) -> None:
+    walked = {(m, p) for m, p in _operations(client) if p.startswith("/api/v1/audit")}
+    assert walked == ADMIN_READS
+    for method, path in sorted(ADMIN_READS):
+        for account in (viewer, supervisor):
+            assert client.request(method, path, headers=account.headers).status_code == 403
+        assert client.request(method, path, headers=admin.headers).status_code == 200

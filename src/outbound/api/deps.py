@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from outbound.audit import capture as audit
 from outbound.config import Config
 from outbound.db.engine import Database
 from outbound.errors import Forbidden, Unauthorized
@@ -68,12 +69,15 @@ def now_utc() -> datetime:
 
 
 def current_user(
+    request: Request,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    return users.resolve_token(session, credentials.credentials, now=now_utc())
+    user = users.resolve_token(session, credentials.credentials, now=now_utc())
+    audit.bind_request(session, request, user=user, token=credentials.credentials)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from outbound.agents.endpoints import reasons_router as agent_reasons
 from outbound.agents.endpoints import router as agents
 from outbound.api.schemas import ERROR_RESPONSES
+from outbound.audit.endpoints import router as audit
 from outbound.campaigns.endpoints import router as campaigns
 from outbound.channels.kannel.callbacks import router as sms_callbacks
 from outbound.contacts.endpoints import router as contacts
@@ -42,6 +43,7 @@ def build_v1_router() -> APIRouter:
         sms_callbacks,
         agents,
         agent_reasons,
+        audit,
     )
     for router in routers:
         v1.include_router(router, responses=ERROR_RESPONSES)

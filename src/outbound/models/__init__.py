@@ -2,6 +2,7 @@
 
 from outbound.models.agent import Agent, AgentReason, AgentStateChange, agent_campaigns
 from outbound.models.attempt import Attempt
+from outbound.models.audit import AuditEntry
 from outbound.models.campaign import Campaign
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
 from outbound.models.dnc import DncEntry
@@ -24,6 +25,7 @@ __all__ = [
     "AgentStateChange",
     "ApiToken",
     "Attempt",
+    "AuditEntry",
     "Campaign",
     "Contact",
     "DeliveryStatus",

@@ -22,6 +22,7 @@ from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
 from outbound.api.deps import DbSession, now_utc
+from outbound.audit import capture as audit
 from outbound.errors import Forbidden, Unauthorized
 from outbound.models import User
 from outbound.users import service as users
@@ -113,6 +114,7 @@ def page_caller(request: Request, session: DbSession) -> PageCaller:
         user = users.resolve_token(session, token, now=now_utc())
     except Unauthorized:
         raise LoginRequired from None
+    audit.bind_request(session, request, user=user, token=token)
     caller = PageCaller(user=PageUser.of(user), token=token)
     request.state.caller = caller  # for the templates: nav, role checks, CSRF field
     return caller

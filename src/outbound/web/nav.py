@@ -37,6 +37,7 @@ NAV: list[NavItem] = [
     NavItem("Settings", "/settings"),
     NavItem("Users", "/users", Role.ADMIN),
     NavItem("API tokens", "/tokens", Role.ADMIN),
+    NavItem("Audit log", "/audit", Role.ADMIN),
 ]
 
 

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
 from outbound.web.pages import (
+    audit,
     campaigns,
     contacts,
     dnc,
@@ -34,6 +35,7 @@ PAGES = (
     settings.router,
     strategies.router,
     schedules.router,
+    audit.router,
 )
 
 
