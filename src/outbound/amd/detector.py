@@ -32,7 +32,8 @@ SAMPLE_RATE = 8000
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2
 # Noise floor: the quietest frame energy of the last NOISE_WINDOW frames; a frame is voice
-# only above NOISE_FACTOR times it.
+# only above NOISE_FACTOR times it. It is learnt from the first frame on: waiting to learn it
+# would take the first frames of a loud hiss for a word (and then its end for a human's pause).
 NOISE_WINDOW = 50
 NOISE_FACTOR = 2.5
 # A silence is broken by this many consecutive voice frames, not fewer.

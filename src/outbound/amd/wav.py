@@ -31,7 +31,7 @@ def read_pcm(path: Path) -> bytes:
         # The wave module refuses compressed formats (mu-law, A-law, float) here.
         raise WavFormatError(f"{path}: not a PCM WAV file ({exc})") from exc
     except EOFError as exc:
-        raise WavFormatError(f"{path}: truncated WAV header") from exc
+        raise WavFormatError(f"{path}: too short for a WAV header") from exc
 
 
 def _format_problems(rate: int, bits: int, channels: int) -> list[str]:
