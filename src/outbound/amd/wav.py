@@ -10,7 +10,8 @@ import struct
 import wave
 from pathlib import Path
 
-from outbound.amd.detector import SAMPLE_RATE
+from outbound.amd.detector import SAMPLE_RATE, Decision, classify_pcm
+from outbound.amd.params import AmdParams
 
 
 class WavFormatError(ValueError):
@@ -92,3 +93,8 @@ def _data_offset(head: bytes, path: Path) -> int | None:
             return at + 8
         at += 8 + size + size % 2
     return None
+
+
+def classify_wav(path: Path, params: AmdParams | None = None) -> Decision:
+    """A recording's verdict, as a call fed frame by frame would have had it."""
+    return classify_pcm(read_pcm(path), params)
