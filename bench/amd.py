@@ -9,7 +9,8 @@ counts as the campaigns' default treatment does: human.
 Configurations: Asterisk's rules as they are with its defaults (``asterisk``), this
 classifier with the defaults (``defaults``) and with the recommended settings
 (``recommended``), and the recommended settings under Asterisk's plain rules
-(``rec.+plain``: what the noise-following threshold adds). The last line is the
+(``rec.+plain``: what the noise-following threshold adds). Then, for the machines, where a
+message left after the greeting would start (outbound.amd.greeting_end). The last line is the
 recommended settings'.
 
     .venv/bin/python bench/amd.py [--count 300] [--seed 16] [--dir DIR] [--sweep]
@@ -28,9 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.peers.amd.corpus
 
-from tests.peers.amd.corpus import build
+from tests.peers.amd.corpus import Sample, build
 
 from outbound.amd import AmdParams, Decision, Verdict, classify_pcm
+from outbound.amd.greeting_end import EndCause, GreetingEndParams, GreetingEndTracker
+from outbound.amd.params import FRAME_MS
 from outbound.amd.recommended import RECOMMENDED
 from outbound.amd.wav import read_pcm
 
@@ -87,6 +90,33 @@ def describe(name: str, s: Score) -> str:
     )
 
 
+def greeting_ends(samples: list[Sample], params: AmdParams) -> str:
+    """Where a message left on each machine would start: after its greeting (its beep's end,
+    or its last word), never over it, and how long after."""
+    after, beeps_found, beeps = 0, 0, 0
+    waits: dict[bool, list[int]] = {True: [], False: []}
+    machines = [s for s in samples if s.item.label == "machine"]
+    for sample in machines:
+        tracker = GreetingEndTracker(GreetingEndParams(silence_threshold=params.silence_threshold))
+        end = tracker.feed(read_pcm(sample.path))
+        assert end is not None  # every file ends in more silence than end_silence
+        beeped = bool(sample.timeline.beep_end_ms)
+        greeting_end = sample.timeline.beep_end_ms or sample.timeline.speech_end_ms
+        beeps += beeped
+        beeps_found += (
+            beeped and end.cause is EndCause.BEEP and abs(end.end_ms - greeting_end) <= 60
+        )
+        if end.end_ms >= greeting_end - FRAME_MS:
+            after += 1
+            waits[beeped].append(max(0, end.end_ms - greeting_end))
+    return (
+        f"greeting end: message after the whole greeting {after}/{len(machines)}, beep end found"
+        f" (within 60 ms) {beeps_found}/{beeps}; median wait after a beep"
+        f" {statistics.median(waits[True]):.0f} ms, after a greeting without one"
+        f" {statistics.median(waits[False]):.0f} ms"
+    )
+
+
 def sweep(corpus: list[tuple[str, bytes]]) -> None:
     """A coarse grid around the recommended settings, best first (accuracy, then speed)."""
     grid = {
@@ -114,8 +144,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also try a grid of settings")
     args = parser.parse_args()
     started = time.perf_counter()
-    made = build(args.dir, args.count, seed=args.seed)
-    corpus = [(item.label, read_pcm(path)) for item, path in made]
+    made = list(build(args.dir, args.count, seed=args.seed))
+    corpus = [(sample.item.label, read_pcm(sample.path)) for sample in made]
     print(f"{len(corpus)} files ready in {time.perf_counter() - started:.1f} s ({args.dir})")
     started = time.perf_counter()
     print(describe("asterisk", score(corpus, AmdParams(), plain=True)))
@@ -126,6 +156,7 @@ def main() -> None:
     changed = {k: v for k, v in RECOMMENDED.as_dict().items() if v != getattr(AmdParams(), k)}
     print(f"recommended settings (changes from the defaults): {changed}")
     print(f"classified 4 x {len(corpus)} files in {time.perf_counter() - started:.1f} s")
+    print(greeting_ends(made, RECOMMENDED))
     if args.sweep:
         sweep(corpus)
     print(

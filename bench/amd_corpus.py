@@ -28,9 +28,9 @@ def main() -> None:
     args = parser.parse_args()
     labels: Counter[str] = Counter()
     home = None
-    for item, path in build(args.dir, args.count, seed=args.seed):
-        labels[item.label] += 1
-        home = path.parent
+    for sample in build(args.dir, args.count, seed=args.seed):
+        labels[sample.item.label] += 1
+        home = sample.path.parent
     print(f"{sum(labels.values())} files ({dict(labels)}) in {home}")
 
 

@@ -32,7 +32,8 @@ def _speech(path: Path, *phrases: str, gaps: tuple[int, ...]) -> Path:
         beep_ms=0,
         seed=3,
     )
-    return render(item, path)
+    render(item, path)
+    return path
 
 
 @pytest.fixture(scope="module")

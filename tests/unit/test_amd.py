@@ -42,7 +42,8 @@ def _item(label: str, phrases: tuple[str, ...], gaps: tuple[int, ...], **kw: obj
 
 
 def _audio(tmp_path: Path, item: Item) -> bytes:
-    return read_pcm(render(item, tmp_path / "call.wav"))
+    render(item, tmp_path / "call.wav")
+    return read_pcm(tmp_path / "call.wav")
 
 
 def _speech_end_ms(pcm: bytes) -> int:

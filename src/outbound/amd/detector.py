@@ -21,21 +21,13 @@ Where it differs from Asterisk, to hold up on real lines:
 
 from __future__ import annotations
 
-import sys
 from array import array
 from dataclasses import dataclass
 from enum import StrEnum
 
+from outbound.amd.frames import Framer, Vad, energy
 from outbound.amd.params import FRAME_MS, AmdParams
 
-SAMPLE_RATE = 8000
-FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
-FRAME_BYTES = FRAME_SAMPLES * 2
-# Noise floor: the quietest frame energy of the last NOISE_WINDOW frames; a frame is voice
-# only above NOISE_FACTOR times it. It is learnt from the first frame on: waiting to learn it
-# would take the first frames of a loud hiss for a word (and then its end for a human's pause).
-NOISE_WINDOW = 50
-NOISE_FACTOR = 2.5
 # A silence is broken by this many consecutive voice frames, not fewer.
 BREAK_FRAMES = 2
 
@@ -76,9 +68,9 @@ class Detector:
         silence), for comparison."""
         self.params = params or AmdParams()
         self._break_ms = FRAME_MS if plain else BREAK_FRAMES * FRAME_MS
-        self._noise_factor = 0.0 if plain else NOISE_FACTOR
+        self._vad = Vad(self.params.silence_threshold, plain=plain)
+        self._framer = Framer()
         self.decision: Decision | None = None
-        self._pending = b""
         self._total_ms = 0
         self._silence_ms = 0
         self._voice_run_ms = 0
@@ -86,22 +78,14 @@ class Detector:
         self._words = 0
         self._in_word = True  # as Asterisk: a call that starts talking has not begun a word
         self._in_greeting = False
-        self._recent: list[float] = []
 
     def feed(self, pcm: bytes) -> Decision | None:
         """Little-endian 16-bit samples at 8 kHz; returns the decision once there is one."""
         if self.decision is not None:
             return self.decision
-        data = self._pending + pcm
-        whole = len(data) - len(data) % FRAME_BYTES
-        self._pending = data[whole:]
-        for start in range(0, whole, FRAME_BYTES):
-            samples = array("h", data[start : start + FRAME_BYTES])
-            if sys.byteorder == "big":  # pragma: no cover - WAV is little-endian
-                samples.byteswap()
+        for samples in self._framer.frames(pcm):
             decision = self.feed_frame(samples)
             if decision is not None:
-                self._pending = b""
                 return decision
         return None
 
@@ -110,8 +94,7 @@ class Detector:
         if self.decision is not None:
             return self.decision
         self._total_ms += FRAME_MS
-        energy = sum(map(abs, samples)) / max(len(samples), 1)
-        if self._is_voice(energy):
+        if self._vad.is_voice(energy(samples)):
             self._voice_frame()
         else:
             self._silent_frame()
@@ -125,14 +108,6 @@ class Detector:
             self._decide(Verdict.NOTSURE, Cause.HANGUP)
         assert self.decision is not None
         return self.decision
-
-    def _is_voice(self, energy: float) -> bool:
-        recent = self._recent
-        floor = min(recent) if recent else 0.0
-        recent.append(energy)
-        if len(recent) > NOISE_WINDOW:
-            del recent[0]
-        return energy >= self.params.silence_threshold and energy >= self._noise_factor * floor
 
     def _silent_frame(self) -> None:
         p = self.params

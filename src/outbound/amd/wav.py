@@ -10,7 +10,8 @@ import struct
 import wave
 from pathlib import Path
 
-from outbound.amd.detector import SAMPLE_RATE, Decision, classify_pcm
+from outbound.amd.detector import Decision, classify_pcm
+from outbound.amd.frames import SAMPLE_RATE
 from outbound.amd.params import AmdParams
 
 

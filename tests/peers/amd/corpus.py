@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 RATE = 8000
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 LENGTH_MS = 8000
+TRAILING_MS = 2500  # silence (line noise) after the last sound, at least
 
 VOICES = ("en-us", "en", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-gb-x-gbclan")
 VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5", "+klatt")
@@ -197,8 +198,23 @@ def _write(path: Path, samples: array[int]) -> None:
         wav.writeframes(samples.tobytes())
 
 
-def render(item: Item, path: Path) -> Path:
-    """Write the item's audio as an 8 kHz 16-bit mono PCM WAV file."""
+@dataclass(frozen=True)
+class Timeline:
+    """Where things are in a rendered file: the oracle for timing checks."""
+
+    speech_end_ms: int
+    beep_end_ms: int  # 0: no beep
+
+
+@dataclass(frozen=True)
+class Sample:
+    item: Item
+    path: Path
+    timeline: Timeline
+
+
+def render(item: Item, path: Path) -> Timeline:
+    """Write the item's audio as an 8 kHz 16-bit mono PCM WAV file; where its parts ended."""
     rng = random.Random(item.seed)
     with tempfile.TemporaryDirectory(prefix="amd-") as tmp:
         work = Path(tmp)
@@ -206,11 +222,14 @@ def render(item: Item, path: Path) -> Path:
         for gap, text in zip(item.gaps_ms, item.phrases, strict=True):
             signal.extend([0.0] * (gap * RATE // 1000))
             signal.extend(s * item.gain for s in _speak(item, text, work))
+        timeline = Timeline(speech_end_ms=len(signal) * 1000 // RATE, beep_end_ms=0)
         if item.beep_hz:
             signal.extend([0.0] * (rng.randint(100, 400) * RATE // 1000))
             step = 2 * math.pi * item.beep_hz / RATE
             signal.extend(8000 * item.gain * math.sin(step * n) for n in range(item.beep_ms * 8))
-        signal.extend([0.0] * max(0, LENGTH_MS * RATE // 1000 - len(signal)))
+            timeline = Timeline(timeline.speech_end_ms, beep_end_ms=len(signal) * 1000 // RATE)
+        tail = max(TRAILING_MS * RATE // 1000, LENGTH_MS * RATE // 1000 - len(signal))
+        signal.extend([0.0] * tail)
         hum = rng.uniform(0, item.noise / 3)
         noisy = array(
             "h",
@@ -223,7 +242,7 @@ def render(item: Item, path: Path) -> Path:
         )
         if not item.mulaw:
             _write(path, noisy)
-            return path
+            return timeline
         linear, law = work / "linear.wav", work / "mulaw.wav"
         _write(linear, noisy)
         subprocess.run(["sox", str(linear), "-e", "mu-law", str(law)], check=True)
@@ -231,23 +250,25 @@ def render(item: Item, path: Path) -> Path:
             ["sox", str(law), "-e", "signed-integer", "-b", "16", "-t", "wav", str(path)],
             check=True,
         )
-    return path
+    return timeline
 
 
 def _clip(value: float) -> int:
     return max(-32768, min(32767, round(value)))
 
 
-def build(directory: Path, count: int, *, seed: int = 16) -> Iterator[tuple[Item, Path]]:
+def build(directory: Path, count: int, *, seed: int = 16) -> Iterator[Sample]:
     """The set in ``directory`` (made once per seed, count and generator version; reused)."""
     key = hashlib.sha256(json.dumps([GENERATOR_VERSION, count, seed]).encode()).hexdigest()[:12]
     home = directory / f"amd-{key}"
     home.mkdir(parents=True, exist_ok=True)
     for item in plan(count, seed=seed):
         path = home / f"{item.name}-{item.label}.wav"
-        if not path.exists():
+        recipe = home / f"{item.name}.json"
+        if not path.exists() or not recipe.exists():
             partial = path.with_suffix(".part")
-            render(item, partial)
+            timeline = render(item, partial)
+            recipe.write_text(json.dumps({"item": asdict(item), "timeline": asdict(timeline)}))
             partial.replace(path)
-            (home / f"{item.name}.json").write_text(json.dumps(asdict(item)))
-        yield item, path
+        timeline = Timeline(**json.loads(recipe.read_text())["timeline"])
+        yield Sample(item, path, timeline)
