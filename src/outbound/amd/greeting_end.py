@@ -12,6 +12,7 @@ after frame, and repeats itself exactly at the period that rate gives; a vowel d
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass
 from enum import StrEnum
@@ -119,7 +120,7 @@ class GreetingEndTracker:
             return False
         head, tail = samples[:-period], samples[period:]
         product = sum(a * b for a, b in zip(head, tail, strict=True))
-        power = (sum(a * a for a in head) * sum(b * b for b in tail)) ** 0.5
+        power = math.sqrt(sum(a * a for a in head) * sum(b * b for b in tail))
         return power > 0 and product / power >= TONE_CORRELATION
 
 
