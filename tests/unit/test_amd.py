@@ -12,6 +12,8 @@ from array import array
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outbound.amd import AmdParams, Cause, Detector, Verdict, classify_pcm
 from outbound.amd.recommended import RECOMMENDED
@@ -243,3 +245,31 @@ def test_a_growing_wav_is_read_as_it_grows(tmp_path: Path) -> None:
     stereo.write_bytes(header.replace(struct.pack("<HH", 1, 1), struct.pack("<HH", 1, 2), 1))
     with pytest.raises(WavFormatError, match="2 channels"):
         GrowingWav(stereo).read()
+
+
+_TALK = _bursts(260, 140, 3000) + bytes(16_000) + _bursts(500, 300, 4000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=4000), min_size=1, max_size=40),
+    params=st.builds(
+        AmdParams,
+        maximum_number_of_words=st.integers(2, 8),
+        greeting=st.integers(300, 4000),
+        after_greeting_silence=st.integers(200, 1500),
+    ),
+)
+def test_any_cutting_of_the_stream_gives_the_same_decision(
+    cuts: list[int], params: AmdParams
+) -> None:
+    """However the audio is cut into pieces (odd bytes, half samples, many frames at once),
+    the decision and its time are those of the audio fed whole."""
+    whole = classify_pcm(_TALK, params)
+    detector = Detector(params)
+    at = 0
+    for size in cuts:
+        detector.feed(_TALK[at : at + size])
+        at += size
+    detector.feed(_TALK[at:])
+    assert detector.finish() == whole
