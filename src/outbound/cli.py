@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+amd_app = typer.Typer(help="Answering-machine detection", no_args_is_help=True)
+app.add_typer(amd_app, name="amd")
 
 
 def _database(config: Config) -> Database:
@@ -203,6 +205,82 @@ def simulate(
         raise typer.Exit(1) from exc
     for line in report_lines(result):
         typer.echo(line)
+
+
+def _ms_option(meaning: str) -> Any:
+    return typer.Option(help=meaning)
+
+
+@amd_app.command("classify")
+def amd_classify(
+    files: Annotated[list[Path], typer.Argument(help="8 kHz 16-bit mono PCM WAV files")],
+    campaign: Annotated[
+        str | None, typer.Option(help="Use this campaign's settings (name, id or crm:<id>)")
+    ] = None,
+    recommended: Annotated[
+        bool, typer.Option(help="Start from the recommended settings, not Asterisk's defaults")
+    ] = False,
+    initial_silence: Annotated[int | None, _ms_option("Longest initial silence, ms")] = None,
+    greeting: Annotated[int | None, _ms_option("Longest greeting, ms")] = None,
+    after_greeting_silence: Annotated[
+        int | None, _ms_option("Silence after a greeting that makes a human, ms")
+    ] = None,
+    total_analysis_time: Annotated[int | None, _ms_option("Longest analysis, ms")] = None,
+    min_word_length: Annotated[int | None, _ms_option("Shortest word, ms")] = None,
+    between_words_silence: Annotated[
+        int | None, _ms_option("Shortest silence between words, ms")
+    ] = None,
+    maximum_number_of_words: Annotated[int | None, _ms_option("Words that make a machine")] = None,
+    silence_threshold: Annotated[
+        int | None, _ms_option("Mean absolute sample value of silence")
+    ] = None,
+    maximum_word_length: Annotated[int | None, _ms_option("Longest word, ms")] = None,
+) -> None:
+    """Classify recordings as HUMAN, MACHINE or NOTSURE: one line per file,
+    ``FILE VERDICT cause decision_ms``. Parameters not given are the campaign's (--campaign),
+    the recommended ones (--recommended) or Asterisk's defaults. Tune a campaign's settings on
+    your own recordings."""
+    from outbound.amd import AmdParams
+    from outbound.amd.recommended import RECOMMENDED
+    from outbound.amd.schemas import stored
+    from outbound.amd.wav import WavFormatError, classify_wav
+    from outbound.errors import DomainError
+
+    base = RECOMMENDED if recommended else AmdParams()
+    if campaign is not None:
+        try:
+            with _database(Config()).transaction() as session:
+                base = stored(get_by_name_or_ref(session, campaign).amd).params()
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+    given = {
+        "initial_silence": initial_silence,
+        "greeting": greeting,
+        "after_greeting_silence": after_greeting_silence,
+        "total_analysis_time": total_analysis_time,
+        "min_word_length": min_word_length,
+        "between_words_silence": between_words_silence,
+        "maximum_number_of_words": maximum_number_of_words,
+        "silence_threshold": silence_threshold,
+        "maximum_word_length": maximum_word_length,
+    }
+    try:
+        params = base.replace(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    failed = False
+    for path in files:
+        try:
+            decision = classify_wav(path, params)
+        except (WavFormatError, OSError) as exc:
+            message = str(exc) if isinstance(exc, WavFormatError) else f"{path}: {exc.strerror}"
+            typer.echo(f"error: {message}", err=True)
+            failed = True
+            continue
+        typer.echo(f"{path} {decision.verdict} {decision.cause} {decision.decision_ms}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @users_app.command("create")

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from outbound.amd.schemas import AmdPatch, AmdSettings
 from outbound.api.schemas import MAX_ID, NoNul, Strict
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
 from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
@@ -162,6 +163,9 @@ class CampaignCreate(Strict):
     after_wrap_up: AfterWrapUp = Field(
         default=AfterWrapUp.READY, description="Where an agent goes when wrap-up ends"
     )
+    amd: AmdSettings = Field(
+        default_factory=AmdSettings, description="Answering-machine detection (off by default)"
+    )
 
 
 class CampaignUpdate(Strict):
@@ -188,6 +192,9 @@ class CampaignUpdate(Strict):
     lines_per_agent: LinesPerAgent | None = None
     wrap_up_seconds: WrapUpSeconds | None = None
     after_wrap_up: AfterWrapUp | None = None
+    amd: AmdPatch | None = Field(
+        default=None, description="Answering-machine detection: the fields given change"
+    )
 
 
 class CampaignOut(BaseModel):
@@ -216,5 +223,6 @@ class CampaignOut(BaseModel):
     lines_per_agent: float
     wrap_up_seconds: int
     after_wrap_up: AfterWrapUp
+    amd: AmdSettings
     created_at: datetime
     updated_at: datetime

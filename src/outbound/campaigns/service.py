@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from outbound.amd.schemas import AmdSettings, MachineTreatment, stored
 from outbound.campaigns import repository
 from outbound.campaigns.rules import crm_id_problem, name_problem
 from outbound.campaigns.schemas import CampaignCreate, CampaignUpdate
@@ -56,6 +57,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
     """A new campaign is stopped; SMS campaigns may leave the strategy to the Default one."""
     _check_name(session, data.name)
     _check_dialing_mode(data.type, data.dialing_mode)
+    _check_amd(data.type, data.dialer_target, data.amd)
     if data.crm_campaign_id is not None:
         _check_crm_id(session, data.crm_campaign_id)
     strategy = _strategy_for(session, data.type, data.strategy_id)
@@ -74,6 +76,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
     for field in SIMPLE_FIELDS:
         setattr(campaign, field, getattr(data, field))
     campaign.agent_form = [f.model_dump() for f in data.agent_form]
+    campaign.amd = data.amd.model_dump(mode="json")
     session.add(campaign)
     session.flush()
     return campaign
@@ -87,6 +90,7 @@ def update_campaign(
     _check_patch_shape(campaign, patch)
     if patch.dialing_mode is not None:
         _check_dialing_mode(campaign.type, patch.dialing_mode)
+    amd = _patched_amd(campaign, patch)
     if patch.name is not None and patch.name != campaign.name:
         _check_name(session, patch.name, exclude_id=campaign.id)
     crm_changes = "crm_campaign_id" in given and patch.crm_campaign_id != campaign.crm_campaign_id
@@ -107,6 +111,8 @@ def update_campaign(
             setattr(campaign, field, getattr(patch, field))
     if patch.agent_form is not None:
         campaign.agent_form = [f.model_dump() for f in patch.agent_form]
+    if amd is not None:
+        campaign.amd = amd.model_dump(mode="json")
     campaign.updated_at = now
     session.flush()
     return campaign
@@ -169,6 +175,45 @@ def _check_dialing_mode(kind: CampaignType, mode: DialingMode) -> None:
             loc,
             f"{mode.value} dialing paces calls for agents: only an Agent campaign may use it "
             f"(this one is {kind.value}; use fixed)",
+        )
+
+
+def _patched_amd(campaign: Campaign, patch: CampaignUpdate) -> AmdSettings | None:
+    """The detection settings after the PATCH, checked against the campaign as it will be;
+    None when neither they nor the message they may leave change."""
+    if patch.amd is None and patch.dialer_target is None:
+        return None
+    if patch.amd is not None and (null := patch.amd.null_field()) is not None:
+        raise Invalid(("body", "amd", null), f"{null} cannot be null; leave it out to keep it")
+    current = stored(campaign.amd)
+    amd = patch.amd.applied_to(current) if patch.amd is not None else current
+    target = patch.dialer_target if patch.dialer_target is not None else campaign.dialer_target
+    _check_amd(campaign.type, target, amd)
+    return amd if patch.amd is not None else None
+
+
+def _check_amd(kind: CampaignType, dialer_target: str, amd: AmdSettings) -> None:
+    """Detection settings that fit the campaign: checked once detection is on."""
+    if not amd.enabled:
+        return
+    if kind is CampaignType.SMS:
+        raise Invalid(
+            ("body", "amd", "enabled"),
+            "answering-machine detection listens to answered calls: an SMS campaign has none",
+        )
+    if amd.machine_treatment is MachineTreatment.TO_AGENT and (kind is CampaignType.AUTOMATED):
+        raise Invalid(
+            ("body", "amd", "machine_treatment"),
+            "an Automated campaign has no agent to pass a machine to: use hang_up or leave_message",
+        )
+    own_message = dialer_target if kind is CampaignType.AUTOMATED else ""
+    if amd.machine_treatment is MachineTreatment.LEAVE_MESSAGE and not (
+        amd.machine_message or own_message
+    ):
+        raise Invalid(
+            ("body", "amd", "machine_message"),
+            "leave_message needs the audio file to leave on the machine: set machine_message"
+            + (" (or the campaign's dialer_target)" if kind is CampaignType.AUTOMATED else ""),
         )
 
 

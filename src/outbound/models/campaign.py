@@ -61,3 +61,5 @@ class Campaign(Timestamps, Base):
     after_wrap_up: Mapped[AfterWrapUp] = mapped_column(
         enum_column(AfterWrapUp, 12), default=AfterWrapUp.READY, server_default="ready"
     )
+    # Answering-machine detection: outbound.amd.schemas.AmdSettings as JSON ({}: off, defaults).
+    amd: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")

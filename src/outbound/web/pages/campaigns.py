@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from outbound.amd.params import BOUNDS
+from outbound.amd.recommended import RECOMMENDED
+from outbound.amd.schemas import AmdSettings, stored
 from outbound.api.deps import DbSession, now_utc
 from outbound.api.schemas import IdPath
 from outbound.campaigns import service
@@ -66,6 +70,63 @@ DIALING_MODES = [
     ("predictive", "Predictive (not available yet)"),
 ]
 AFTER_WRAP_UP = [("ready", "Ready"), ("not_ready", "Not ready")]
+# Answering-machine detection: its inputs are named amd.<field> and sent as one object.
+AMD_FIELDS: dict[str, forms.Converter] = {
+    "amd.enabled": forms.checkbox,
+    "amd.machine_treatment": forms.choice,
+    "amd.notsure_as": forms.choice,
+    "amd.machine_message": forms.text,
+    **{f"amd.{name}": forms.integer for name in BOUNDS},
+}
+AMD_TREATMENTS = [
+    ("hang_up", "Hang up (answering machine)"),
+    ("leave_message", "Leave the message after the greeting / beep"),
+    ("pass_to_agent", "Pass to an agent anyway"),
+]
+AMD_NOTSURE = [("human", "Treat as a human"), ("machine", "Treat as a machine")]
+AMD_LABELS = {
+    "initial_silence": "Initial silence (ms)",
+    "greeting": "Greeting (ms)",
+    "after_greeting_silence": "After-greeting silence (ms)",
+    "total_analysis_time": "Total analysis time (ms)",
+    "min_word_length": "Min word length (ms)",
+    "between_words_silence": "Between-words silence (ms)",
+    "maximum_number_of_words": "Maximum number of words",
+    "silence_threshold": "Silence threshold",
+    "maximum_word_length": "Maximum word length (ms)",
+}
+
+
+def _amd_params() -> list[tuple[str, str, str]]:
+    """Each parameter with its bounds, Asterisk's default and the recommended value."""
+    defaults = AmdSettings()
+    rows = []
+    for name, (low, high) in BOUNDS.items():
+        help_text = f"{low}-{high}; default {getattr(defaults, name)}"
+        if getattr(RECOMMENDED, name) != getattr(defaults, name):
+            help_text += f", recommended {getattr(RECOMMENDED, name)}"
+        rows.append((name, AMD_LABELS[name], help_text))
+    return rows
+
+
+def _amd_values(amd: AmdSettings) -> dict[str, Any]:
+    return {f"amd.{name}": value for name, value in amd.model_dump().items()}
+
+
+def _with_amd(form: forms.FormState, converters: dict[str, forms.Converter]) -> dict[str, Any]:
+    """The amd.* inputs as the schema's one ``amd`` object (each unreadable one an error on
+    its own input), added to the converters ``bind`` uses."""
+    amd: dict[str, Any] = {}
+    for name, convert in AMD_FIELDS.items():
+        raw = form.values.get(name)
+        if raw is None and convert is not forms.checkbox:
+            continue
+        try:
+            amd[name.removeprefix("amd.")] = convert(raw)
+        except ValueError as exc:
+            form.add(name, str(exc))
+    form.values["amd"] = json.dumps(amd)
+    return {**converters, "amd": json.loads}
 
 
 def _choices(session: Session) -> dict[str, Any]:
@@ -77,11 +138,15 @@ def _choices(session: Session) -> dict[str, Any]:
         "type_labels": {t.value: label for t, label in TYPE_LABELS.items()},
         "dialing_modes": DIALING_MODES,
         "after_wrap_up_choices": AFTER_WRAP_UP,
+        "amd_treatments": AMD_TREATMENTS,
+        "amd_notsure": AMD_NOTSURE,
+        "amd_params": _amd_params(),
     }
 
 
 def _values(campaign: Campaign) -> dict[str, Any]:
-    return {name: getattr(campaign, name) for name in CREATE_FIELDS}
+    values = {name: getattr(campaign, name) for name in CREATE_FIELDS}
+    return values | _amd_values(stored(campaign.amd))
 
 
 # --- dashboard -------------------------------------------------------------------------
@@ -137,7 +202,7 @@ def stop(
 
 @router.get("/campaigns/new")
 def new_form(request: Request, _caller: AdminPage, session: DbSession) -> Response:
-    form = forms.FormState.initial(NEW_DEFAULTS)
+    form = forms.FormState.initial(NEW_DEFAULTS | _amd_values(AmdSettings()))
     return render(
         request, "campaigns/form.html", {"form": form, "campaign": None, **_choices(session)}
     )
@@ -145,8 +210,8 @@ def new_form(request: Request, _caller: AdminPage, session: DbSession) -> Respon
 
 @router.post("/campaigns/new")
 def create(request: Request, _caller: AdminPost, data: Form, session: DbSession) -> Response:
-    form = forms.FormState.submitted(data, CREATE_FIELDS)
-    payload = form.bind(CampaignCreate, CREATE_FIELDS)
+    form = forms.FormState.submitted(data, CREATE_FIELDS | AMD_FIELDS)
+    payload = form.bind(CampaignCreate, _with_amd(form, CREATE_FIELDS))
     if payload is not None:
         with form.catching(session):
             campaign = service.create_campaign(session, payload, now=now_utc())
@@ -205,8 +270,8 @@ def update(
     session: DbSession,
 ) -> Response:
     campaign = service.get_campaign(session, str(campaign_id), for_update=True)
-    form = forms.FormState.submitted(data, UPDATE_FIELDS)
-    payload = form.bind(CampaignUpdate, UPDATE_FIELDS)
+    form = forms.FormState.submitted(data, UPDATE_FIELDS | AMD_FIELDS)
+    payload = form.bind(CampaignUpdate, _with_amd(form, UPDATE_FIELDS))
     if payload is not None:
         with form.catching(session):
             service.update_campaign(session, campaign, payload, now=now_utc())
