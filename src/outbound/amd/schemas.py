@@ -29,77 +29,43 @@ class NotSureAs(StrEnum):
     MACHINE = "machine"
 
 
+def _bounded(name: str, description: str) -> Any:
+    """A parameter's bounds (``params.BOUNDS``) and what it means, for the document."""
+    low, high = BOUNDS[name]
+    return Field(ge=low, le=high, description=description)
+
+
 InitialSilence = Annotated[
     StrictInt,
-    Field(
-        ge=BOUNDS["initial_silence"][0],
-        le=BOUNDS["initial_silence"][1],
-        description="Longest silence before the greeting (ms); more: MACHINE",
-    ),
+    _bounded("initial_silence", "Longest silence before the greeting (ms); more: MACHINE"),
 ]
 Greeting = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["greeting"][0],
-        le=BOUNDS["greeting"][1],
-        description="Longest greeting, its voice time (ms); more: MACHINE",
-    ),
+    StrictInt, _bounded("greeting", "Longest greeting, its voice time (ms); more: MACHINE")
 ]
 AfterGreetingSilence = Annotated[
     StrictInt,
-    Field(
-        ge=BOUNDS["after_greeting_silence"][0],
-        le=BOUNDS["after_greeting_silence"][1],
-        description="Silence after the greeting that makes a HUMAN (ms)",
-    ),
+    _bounded("after_greeting_silence", "Silence after the greeting that makes a HUMAN (ms)"),
 ]
 TotalAnalysisTime = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["total_analysis_time"][0],
-        le=BOUNDS["total_analysis_time"][1],
-        description="Undecided after this long (ms): NOTSURE",
-    ),
+    StrictInt, _bounded("total_analysis_time", "Undecided after this long (ms): NOTSURE")
 ]
 MinWordLength = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["min_word_length"][0],
-        le=BOUNDS["min_word_length"][1],
-        description="Shortest voice that counts as a word (ms)",
-    ),
+    StrictInt, _bounded("min_word_length", "Shortest voice that counts as a word (ms)")
 ]
 BetweenWordsSilence = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["between_words_silence"][0],
-        le=BOUNDS["between_words_silence"][1],
-        description="Shortest silence that ends a word (ms)",
-    ),
+    StrictInt, _bounded("between_words_silence", "Shortest silence that ends a word (ms)")
 ]
 MaximumNumberOfWords = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["maximum_number_of_words"][0],
-        le=BOUNDS["maximum_number_of_words"][1],
-        description="This many words: MACHINE",
-    ),
+    StrictInt, _bounded("maximum_number_of_words", "This many words: MACHINE")
 ]
 SilenceThreshold = Annotated[
     StrictInt,
-    Field(
-        ge=BOUNDS["silence_threshold"][0],
-        le=BOUNDS["silence_threshold"][1],
-        description="Mean absolute sample value (0-32767) under which a frame is silence",
+    _bounded(
+        "silence_threshold", "Mean absolute sample value (0-32767) under which a frame is silence"
     ),
 ]
 MaximumWordLength = Annotated[
-    StrictInt,
-    Field(
-        ge=BOUNDS["maximum_word_length"][0],
-        le=BOUNDS["maximum_word_length"][1],
-        description="Longest single word (ms); more: MACHINE",
-    ),
+    StrictInt, _bounded("maximum_word_length", "Longest single word (ms); more: MACHINE")
 ]
 MachineMessage = Annotated[
     str,
