@@ -237,6 +237,21 @@ def test_patch_refuses_bad_values_and_keeps_the_campaign(
     assert client.get(url, headers=admin.headers).json() == created
 
 
+def test_integers_are_json_integers(client: TestClient, admin: Account) -> None:
+    """JSON's 3.0 is the integer 3 (as JSON Schema's "integer" says); "3", true and 3.5 are
+    not integers and are refused by the field."""
+    created = _create(client, admin)
+    url = f"{URL}/{created['id']}"
+    response = client.patch(url, json={"priority": 3.0}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["priority"] == 3
+    for wrong in ("3", True, 3.5):
+        response = client.patch(url, json={"priority": wrong}, headers=admin.headers)
+        assert response.status_code == 422, (wrong, response.text)
+        assert _fields(response) == ["priority"], wrong
+    assert client.get(url, headers=admin.headers).json()["priority"] == 3
+
+
 def test_patch_moves_a_campaign_to_another_schedule(client: TestClient, admin: Account) -> None:
     schedule = client.post(
         "/api/v1/schedules", json={"name": "Nights", "time_zone": "UTC"}, headers=admin.headers

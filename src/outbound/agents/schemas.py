@@ -11,13 +11,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 
 from outbound.agents.states import AgentState
-from outbound.api.schemas import MAX_ID, NoNul, Strict, not_null
+from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict, not_null
 
 # sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
 # the trunk: digits only.
@@ -61,7 +60,7 @@ SipAddress = Annotated[
         {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SIP_PATTERN},
     ),
 ]
-RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+RefId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
 CampaignIds = Annotated[
     list[RefId], Field(max_length=1000, description="The Agent campaigns the agent serves")
 ]

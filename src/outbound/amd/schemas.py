@@ -10,10 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from outbound.amd.params import BOUNDS, AmdParams
-from outbound.api.schemas import NoNul, Strict, not_null
+from outbound.api.schemas import JsonInt, NoNul, Strict, not_null
 
 DEFAULTS = AmdParams()
 
@@ -36,36 +36,36 @@ def _bounded(name: str, description: str) -> Any:
 
 
 InitialSilence = Annotated[
-    StrictInt,
+    JsonInt,
     _bounded("initial_silence", "Longest silence before the greeting (ms); more: MACHINE"),
 ]
 Greeting = Annotated[
-    StrictInt, _bounded("greeting", "Longest greeting, its voice time (ms); more: MACHINE")
+    JsonInt, _bounded("greeting", "Longest greeting, its voice time (ms); more: MACHINE")
 ]
 AfterGreetingSilence = Annotated[
-    StrictInt,
+    JsonInt,
     _bounded("after_greeting_silence", "Silence after the greeting that makes a HUMAN (ms)"),
 ]
 TotalAnalysisTime = Annotated[
-    StrictInt, _bounded("total_analysis_time", "Undecided after this long (ms): NOTSURE")
+    JsonInt, _bounded("total_analysis_time", "Undecided after this long (ms): NOTSURE")
 ]
 MinWordLength = Annotated[
-    StrictInt, _bounded("min_word_length", "Shortest voice that counts as a word (ms)")
+    JsonInt, _bounded("min_word_length", "Shortest voice that counts as a word (ms)")
 ]
 BetweenWordsSilence = Annotated[
-    StrictInt, _bounded("between_words_silence", "Shortest silence that ends a word (ms)")
+    JsonInt, _bounded("between_words_silence", "Shortest silence that ends a word (ms)")
 ]
 MaximumNumberOfWords = Annotated[
-    StrictInt, _bounded("maximum_number_of_words", "This many words: MACHINE")
+    JsonInt, _bounded("maximum_number_of_words", "This many words: MACHINE")
 ]
 SilenceThreshold = Annotated[
-    StrictInt,
+    JsonInt,
     _bounded(
         "silence_threshold", "Mean absolute sample value (0-32767) under which a frame is silence"
     ),
 ]
 MaximumWordLength = Annotated[
-    StrictInt, _bounded("maximum_word_length", "Longest single word (ms); more: MACHINE")
+    JsonInt, _bounded("maximum_word_length", "Longest single word (ms); more: MACHINE")
 ]
 MachineMessage = Annotated[
     str,

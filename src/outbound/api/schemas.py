@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -144,6 +145,16 @@ class _NoNul:
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
 NoNul = _NoNul()
+
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON's 7.0 is the integer 7 (JSON Schema's "integer" says so too)
+    return value
+
+
+# An integer as JSON Schema's "integer" means it: 7 and 7.0, never "7" nor true.
+JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer)]
 
 
 def _campaign_ref(value: object) -> object:

@@ -15,14 +15,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
 from outbound.amd.schemas import AmdPatch, AmdSettings
-from outbound.api.schemas import MAX_ID, NoNul, Strict
+from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
 from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
 
@@ -52,8 +51,8 @@ DialerTarget = Annotated[str, StringConstraints(max_length=255), NoNul]
 SmsTemplate = Annotated[str, StringConstraints(max_length=1600), NoNul]
 AgentScript = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 # Numbers and booleans are taken as JSON sends them: "10" or 0 for true are refused, not guessed.
-RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-MaxConcurrent = Annotated[StrictInt, Field(ge=1, le=10_000)]
+RefId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
+MaxConcurrent = Annotated[JsonInt, Field(ge=1, le=10_000)]
 CallsPerSecond = Annotated[float, Field(strict=True, ge=0.1, le=1000, allow_inf_nan=False)]
 FieldName = Annotated[
     str,
@@ -112,9 +111,7 @@ AgentForm = Annotated[
     Field(max_length=50, description="Fields the agent fills in during the call"),
     AfterValidator(_unique_names),
 ]
-Priority = Annotated[
-    StrictInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")
-]
+Priority = Annotated[JsonInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")]
 
 LinesPerAgent = Annotated[
     float,
@@ -127,7 +124,7 @@ LinesPerAgent = Annotated[
     ),
 ]
 WrapUpSeconds = Annotated[
-    StrictInt, Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds")
+    JsonInt, Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds")
 ]
 DIALING_MODE_HELP = (
     "fixed (concurrency and rate only), preview or progressive (Agent campaigns: dial only for "

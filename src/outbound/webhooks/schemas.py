@@ -13,12 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 
-from outbound.api.schemas import MAX_BIG_ID, MAX_ID, NoNul, Strict, not_null
+from outbound.api.schemas import MAX_BIG_ID, MAX_ID, JsonInt, NoNul, Strict, not_null
 from outbound.models import DeliveryStatus
 
 EventType = Literal["contact.state_changed", "attempt.result"]
@@ -82,7 +81,7 @@ Events = Annotated[
         json_schema_extra={"uniqueItems": True},
     ),
 ]
-CampaignId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+CampaignId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
 
 
 def _unique(events: list[EventType]) -> list[EventType]:
