@@ -74,6 +74,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
     for field in SIMPLE_FIELDS:
         setattr(campaign, field, getattr(data, field))
     campaign.agent_form = [f.model_dump() for f in data.agent_form]
+    campaign.dispositions = [d.model_dump(mode="json") for d in data.dispositions]
     session.add(campaign)
     session.flush()
     return campaign
@@ -107,6 +108,8 @@ def update_campaign(
             setattr(campaign, field, getattr(patch, field))
     if patch.agent_form is not None:
         campaign.agent_form = [f.model_dump() for f in patch.agent_form]
+    if patch.dispositions is not None:
+        campaign.dispositions = [d.model_dump(mode="json") for d in patch.dispositions]
     campaign.updated_at = now
     session.flush()
     return campaign
