@@ -431,3 +431,28 @@ def test_no_call_and_no_profile(
     assert client.post(f"{API}/agents/me/call/end", headers=agent.headers).status_code == 409
     assert client.get(f"{API}/agents/me/call", headers=viewer.headers).status_code == 403
     assert client.get(f"{API}/agents/me/events", headers=admin.headers).status_code == 404
+
+
+def test_an_integral_json_number_is_an_id(
+    client: TestClient, db: Database, admin: Account, agent: Account
+) -> None:
+    """JSON's 5.0 is the integer 5 (JSON Schema agrees; the fuzzer sends such numbers)."""
+    _setup(client, admin, agent)
+    reasons = client.get(f"{API}/agent-reasons", headers=agent.headers).json()
+    lunch = next(r["id"] for r in reasons if r["name"] == "Lunch")
+    client.post(f"{API}/agents/me/state", json={"state": "not_ready"}, headers=agent.headers)
+    body = {"state": "not_ready", "reason_id": float(lunch)}
+    moved = client.post(f"{API}/agents/me/state", json=body, headers=agent.headers)
+    assert moved.status_code == 200 and moved.json()["reason"] == "Lunch", moved.text
+    half = client.post(
+        f"{API}/agents/me/state",
+        json={"state": "not_ready", "reason_id": 1.5},
+        headers=agent.headers,
+    )
+    assert half.status_code == 422
+    text = client.post(
+        f"{API}/agents/me/state",
+        json={"state": "not_ready", "reason_id": "1"},
+        headers=agent.headers,
+    )
+    assert text.status_code == 422

@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -64,7 +65,17 @@ SipAddress = Annotated[
         {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SIP_PATTERN},
     ),
 ]
-RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+def _json_integer(value: object) -> object:
+    """JSON's 7.0 is the integer 7 (JSON Schema's ``integer`` says so too); "7" and true
+    stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+RefId = Annotated[StrictInt, BeforeValidator(_json_integer), Field(ge=1, le=MAX_ID)]
 CampaignIds = Annotated[
     list[RefId], Field(max_length=1000, description="The Agent campaigns the agent serves")
 ]

@@ -12,8 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
 from outbound.web.pages import (
+    agents,
     campaigns,
     contacts,
+    desk,
     dnc,
     imports,
     login,
@@ -34,6 +36,8 @@ PAGES = (
     settings.router,
     strategies.router,
     schedules.router,
+    desk.router,
+    agents.router,
 )
 
 
