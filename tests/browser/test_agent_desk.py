@@ -10,7 +10,8 @@ watches the agents page change all along.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -39,7 +40,7 @@ def _campaign(server: Server) -> int:
     strategy = server.api(
         "POST",
         "/strategies",
-        json={"name": "desk-one-call", "max_attempts": 1, "attempts": [{"channel": "voice"}]},
+        json={"name": "desk-one-call", "max_attempts": 2, "attempts": [{"channel": "voice"}]},
     )
     schedule = server.api(
         "POST", "/schedules", json={"name": "desk-always", "time_zone": "UTC", "windows": ALWAYS}
@@ -165,28 +166,41 @@ def test_agent_takes_a_call_while_a_supervisor_watches(
         shoot(desk, "desk-call")
         shoot(watch, "agents-live")
 
-        # The form is checked: Notes is required.
+        # The form is checked: Notes is required, and a callback needs its time.
         desk.get_by_label("Interest", exact=True).select_option("high")
-        desk.get_by_label("Completed", exact=True).check()
+        desk.get_by_label("Callback requested", exact=True).check()
         desk.get_by_role("button", name="Save and end call").click()
         expect(desk.locator('[data-field="form_values.notes"] .field-error')).to_contain_text(
             "Notes is required"
         )
-        expect(desk.get_by_label("Interest", exact=True)).to_have_value("high")  # kept as typed
-        desk.get_by_label("Notes *", exact=True).fill("Wants the green tariff; send the brochure.")
+        expect(desk.locator('[data-field="callback_at"] .field-error')).to_contain_text(
+            "give the date and time"
+        )
+        expect(desk.get_by_label("Interest", exact=True)).to_have_value("high")  # kept
+        desk.get_by_label("Notes *", exact=True).fill("Call back tomorrow morning.")
+        # 10:00 tomorrow on the customer's clock (+1 415: San Francisco), typed as such.
+        zone = ZoneInfo("America/Los_Angeles")
+        tomorrow = datetime.now(zone).date() + timedelta(days=1)
+        expect(desk.get_by_label("Customer's time zone")).to_have_value("America/Los_Angeles")
+        desk.get_by_label("Callback at").fill(f"{tomorrow.isoformat()}T10:00")
+        shoot(desk, "desk-form")
         desk.get_by_role("button", name="Save and end call").click()
-        expect(desk.locator("#disposed")).to_have_text("Completed")
+        expect(desk.locator("#disposed")).to_have_text("Callback requested")
+        expect(desk.locator("#callback-booked")).to_contain_text(f"{tomorrow.isoformat()} 10:00")
         expect(desk.locator("#my-state")).to_have_text("Wrapping up")
         expect(desk.locator("#wrap-timer")).to_contain_text("Wrap-up ends in")
         expect(row).to_have_attribute("data-state", "wrap_up")
         shoot(desk, "desk-wrap-up")
+
+        contacts = server.api("GET", f"/campaigns/{campaign}/contacts").json()["items"]
+        due = datetime.fromisoformat(contacts[0]["next_attempt_at"])
+        assert due == datetime.combine(tomorrow, time(10, 0), tzinfo=zone)
+        assert contacts[0]["state"] == "pending"
 
         desk.locator("#go-ready").click()
         expect(desk.locator("#my-state")).to_have_text("Ready")
         expect(desk.locator("#screen-pop")).to_have_count(0)
         expect(row).to_have_attribute("data-state", "ready")
 
-        done = server.api("GET", f"/campaigns/{campaign}/contacts")
-        assert done.status_code == 200, done.text
     finally:
         desk_context.close()

@@ -12,8 +12,9 @@ service: reserve the ready agent, stamp the attempt with it, move the agent to t
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -456,3 +457,75 @@ def test_an_integral_json_number_is_an_id(
         headers=agent.headers,
     )
     assert text.status_code == 422
+
+
+def test_a_callback_is_dialled_at_the_time_asked_in_the_contact_s_zone(
+    client: TestClient, db: Database, admin: Account, agent: Account
+) -> None:
+    _campaign, agent_id, attempt_id, clock = _on_a_call(client, db, admin, agent)
+    # The oracle: 10:00 tomorrow on the customer's own clock. +1 415 is San Francisco.
+    zone = ZoneInfo("America/Los_Angeles")
+    tomorrow = clock.now().astimezone(zone).date() + timedelta(days=1)
+    asked = datetime.combine(tomorrow, time(10, 0), tzinfo=zone)
+    engine = _engine(db, clock)
+    with db.transaction() as session:
+        me = agents.get_agent(session, agent_id, for_update=True)
+        user = session.get(User, me.user_id)
+        assert user is not None
+        view = desk.my_call(session, me)
+        assert view.contact_zones == ["America/Los_Angeles"]
+        body = DispositionRequest(
+            disposition="callback", form_values={"notes": "after ten"}, callback_at=asked
+        )
+        done = desk.dispose(session, me, body, user=user, now=clock.now())
+        assert done.callback_at == asked
+    contact = _contact(db, attempt_id)
+    assert contact.state is ContactState.PENDING and contact.next_attempt_at == asked
+    assert contact.next_position == 1  # the callback rule: this attempt again
+
+    def attempts() -> list[datetime]:
+        with db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(Attempt.sent_at)
+                    .where(Attempt.contact_id == contact.id)
+                    .order_by(Attempt.id)
+                )
+            )
+
+    clock.sleep_until(asked - timedelta(seconds=1))
+    for _ in range(3):
+        engine.step()
+    assert len(attempts()) == 1  # not a second before
+    clock.sleep_until(asked)
+    for _ in range(3):
+        engine.step()
+    made = attempts()
+    assert len(made) == 2 and made[1] == asked  # dialled at that moment
+
+
+def test_a_callback_time_needs_a_callback_and_a_future(
+    client: TestClient, db: Database, admin: Account, agent: Account
+) -> None:
+    _on_a_call(client, db, admin, agent)
+    form = {"notes": "x"}
+    soon = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    wrong = client.post(
+        f"{API}/agents/me/call/disposition",
+        json={"disposition": "completed", "form_values": form, "callback_at": soon},
+        headers=agent.headers,
+    )
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "callback_at"]
+    past = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    late = client.post(
+        f"{API}/agents/me/call/disposition",
+        json={"disposition": "callback", "form_values": form, "callback_at": past},
+        headers=agent.headers,
+    )
+    assert late.status_code == 422 and "passed" in late.text
+    naive = client.post(
+        f"{API}/agents/me/call/disposition",
+        json={"disposition": "callback", "form_values": form, "callback_at": "2030-01-01T10:00"},
+        headers=agent.headers,
+    )
+    assert naive.status_code == 422  # a time without its offset is ambiguous

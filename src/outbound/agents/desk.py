@@ -8,7 +8,7 @@ call moves the agent to wrap-up; the disposition is recorded through the engine'
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -19,12 +19,15 @@ from outbound.agents.states import AgentState
 from outbound.agents.wrapup import FormProblem, check_form, wrap_up_ends
 from outbound.campaigns import dispositions
 from outbound.campaigns.dispositions import DispositionOutcome, attempt_outcome
+from outbound.contacts.zones import UNKNOWN, zones_for
 from outbound.engine.dispositions import record_disposition
 from outbound.errors import Conflict, Invalid, NotFound
-from outbound.models import Agent, Attempt, Campaign, User
+from outbound.models import Agent, Attempt, Campaign, Contact, User
 from outbound.screenpop.service import pop_for
 
 ON_THE_LINE = frozenset({AgentState.TALKING, AgentState.WRAP_UP})
+# A callback time this close to now (a minute typed while the clock turned) is "now".
+CALLBACK_SLACK = timedelta(minutes=1)
 
 
 def current_call(session: Session, agent: Agent, *, for_update: bool = False) -> Attempt | None:
@@ -44,6 +47,13 @@ def describe_call(session: Session, agent: Agent, call: Attempt) -> CallOut:
     campaign = session.get(Campaign, call.campaign_id)
     assert campaign is not None  # the attempt's foreign key cascades
     wrapping = agent.state is AgentState.WRAP_UP
+    listed = dispositions.parse(campaign.dispositions)
+    callback_at = None
+    chosen = next((d for d in listed if d.code == call.disposition), None)
+    if chosen is not None and chosen.outcome is DispositionOutcome.CALLBACK_REQUESTED:
+        contact = session.get(Contact, call.contact_id)
+        if contact is not None and contact.last_attempt_id == call.id:
+            callback_at = contact.next_attempt_at
     return CallOut(
         agent_state=agent.state,
         since=agent.state_since,
@@ -53,7 +63,9 @@ def describe_call(session: Session, agent: Agent, call: Attempt) -> CallOut:
         else None,
         disposition=call.disposition,
         form_values=call.form_values,
-        dispositions=dispositions.parse(campaign.dispositions),
+        dispositions=listed,
+        callback_at=callback_at,
+        contact_zones=[z for z in zones_for(call.phone_number) if z != UNKNOWN] or ["UTC"],
         screen_pop=pop_for(session, call),
     )
 
@@ -99,6 +111,8 @@ def dispose(
             f"a callback time goes with a callback_requested disposition; {chosen.code!r} "
             f"stands for {chosen.outcome.value}",
         )
+    if body.callback_at is not None and body.callback_at < now - CALLBACK_SLACK:
+        raise Invalid(("body", "callback_at"), "the callback time has passed; give a later one")
     record_disposition(
         session,
         call,

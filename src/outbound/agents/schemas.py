@@ -75,7 +75,7 @@ def _json_integer(value: object) -> object:
     return value
 
 
-RefId = Annotated[StrictInt, BeforeValidator(_json_integer), Field(ge=1, le=MAX_ID)]
+RefId = Annotated[Annotated[StrictInt, Field(ge=1, le=MAX_ID)], BeforeValidator(_json_integer)]
 CampaignIds = Annotated[
     list[RefId], Field(max_length=1000, description="The Agent campaigns the agent serves")
 ]
@@ -203,4 +203,12 @@ class CallOut(BaseModel):
     disposition: str | None = Field(description="The code chosen; null until disposed")
     form_values: dict[str, Any] | None
     dispositions: list[Disposition]
+    callback_at: datetime | None = Field(
+        default=None,
+        description="After a callback disposition: when the contact's next attempt is due",
+    )
+    contact_zones: list[str] = Field(
+        description="The time zones the dialled number may be in (IANA names; the first is "
+        "the desk's default for a callback time)"
+    )
     screen_pop: ScreenPop

@@ -9,15 +9,20 @@ desktop's heartbeat. Every action posts to the same services as the CTI API.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from outbound.agents import desk, service
 from outbound.agents.schemas import DispositionRequest, StateRequest
+from outbound.agents.wrapup import FormProblem, check_form
 from outbound.api.deps import DbSession, now_utc
+from outbound.campaigns.dispositions import DispositionOutcome
 from outbound.errors import Conflict, Invalid, NotFound
 from outbound.models import Agent, User
 from outbound.web import forms
@@ -72,6 +77,7 @@ def _desk(
             "active": set(service.active_campaign_ids(agent)),
             "call": desk.describe_call(session, agent, call) if call else None,
             "poll": POLL_SECONDS,
+            "local_time": _local_time,
         }
     template = "agents/_desk.html" if fragment else "agents/desk.html"
     return render(request, template, context, status_code=status_code)
@@ -185,9 +191,19 @@ def dispose(request: Request, caller: AgentPost, data: Form, session: DbSession)
     code = data.get("disposition")
     if not isinstance(code, str) or not code:
         form.add("disposition", "choose how the call ended")
+    view = desk.describe_call(session, agent, call)
+    chosen = next((d for d in view.dispositions if d.code == code), None)
+    callback_at = None
+    if chosen is not None and chosen.outcome is DispositionOutcome.CALLBACK_REQUESTED:
+        callback_at = _callback_at(form, data, view.contact_zones)
+    if not form.ok:  # say what else is wrong in the same answer: the form's own check
+        try:
+            check_form([f.model_dump() for f in view.screen_pop.campaign.agent_form], values)
+        except FormProblem as problem:
+            form.add(f"form_values.{problem.field}" if problem.field else None, str(problem))
     if form.ok and isinstance(code, str):
         try:
-            body = DispositionRequest(disposition=code, form_values=values)
+            body = DispositionRequest(disposition=code, form_values=values, callback_at=callback_at)
         except ValueError:
             form.add("disposition", "choose one of the dispositions listed")
         else:
@@ -197,3 +213,24 @@ def dispose(request: Request, caller: AgentPost, data: Form, session: DbSession)
                 session.rollback()
                 form.refuse(exc)
     return _after(request, session, _agent_or_404(session, caller), form)
+
+
+def _callback_at(form: forms.FormState, data: FormData, zones: list[str]) -> datetime | None:
+    """The callback time as the agent typed it, in the contact's zone (one of the number's
+    candidate zones, the first by default); a form error when missing or unreadable."""
+    raw = data.get("callback_at")
+    zone = data.get("callback_zone")
+    zone = zone if isinstance(zone, str) and zone in zones else zones[0]
+    if not isinstance(raw, str) or not raw.strip():
+        form.add("callback_at", "give the date and time the customer asked to be called")
+        return None
+    try:
+        local = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        form.add("callback_at", f"{raw!r} is not a date and time (YYYY-MM-DD HH:MM)")
+        return None
+    return local.replace(tzinfo=ZoneInfo(zone)) if local.tzinfo is None else local
+
+
+def _local_time(at: datetime, zone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(zone)):%a %Y-%m-%d %H:%M}"
