@@ -75,6 +75,11 @@ def _body_ok(body: object) -> bool:
     form = body.get("agent_form")
     if isinstance(form, list) and not _unique([f.get("name") for f in form if isinstance(f, dict)]):
         return False
+    dispositions = body.get("dispositions")
+    if isinstance(dispositions, list) and not _unique(
+        [d.get("code") for d in dispositions if isinstance(d, dict)]
+    ):
+        return False
     words = body.get("opt_out_words")
     if isinstance(words, list):
         cleaned = [" ".join(str(w).casefold().split()) for w in words]
@@ -86,3 +91,17 @@ def _body_ok(body: object) -> bool:
 @schemathesis.hook
 def filter_body(ctx: object, body: object) -> bool:
     return _body_ok(body)
+
+
+# The agent's event stream runs until ``max_seconds`` (default 300): far past the run's request
+# timeout whenever the fuzzer has made itself an agent (POST /agents for its own user). Its
+# length is no part of the contract under test; one second shows every frame it sends.
+EVENTS_PATH = "/api/v1/agents/me/events"
+
+
+@schemathesis.hook
+def map_query(ctx: object, query: object) -> object:
+    operation = getattr(ctx, "operation", None)
+    if getattr(operation, "path", None) == EVENTS_PATH:
+        return {**(query if isinstance(query, dict) else {}), "max_seconds": 1}
+    return query

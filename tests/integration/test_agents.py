@@ -57,6 +57,7 @@ def test_reason_codes(client: TestClient, admin: Account, viewer: Account, agent
         "Training": False,
         "Meeting": False,
         "Disconnected": True,
+        "Wrap-up over": True,
     }
     made = client.post(f"{API}/agent-reasons", json={"name": "Coaching"}, headers=admin.headers)
     assert made.status_code == 201, made.text

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Account
+from outbound.db.engine import Database
+from outbound.users.roles import Role
+from tests.conftest import Account, _account
 
 PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("POST", "/api/v1/auth/login")}
 # A viewer may still manage their own account: log out, change the password, own tokens.
@@ -24,6 +27,11 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Called by an SMS gateway, not by a user: they take the gateway's own credentials (a
 # report's per-attempt token, the shared key of replies) and no user token opens them.
 GATEWAY_CALLBACKS = {("GET", "/api/v1/sms/http/receipt"), ("GET", "/api/v1/sms/http/inbound")}
+
+
+@pytest.fixture
+def agent_account(db: Database) -> Account:
+    return _account(db, Role.AGENT)
 
 
 def _operations(client: TestClient) -> list[tuple[str, str]]:
@@ -123,3 +131,44 @@ def test_admin_only_reads_refuse_viewers_and_supervisors(
         for account in (viewer, supervisor):
             assert client.request(method, path, headers=account.headers).status_code == 403
         assert client.request(method, path, headers=admin.headers).status_code == 200
+
+
+# The agent's own desk (the CTI API): agents, and supervisors and admins who take calls; a
+# viewer may not, not even read. Every route under /agents/me is listed here.
+AGENT_DESK = {
+    ("GET", "/api/v1/agents/me"),
+    ("POST", "/api/v1/agents/me/state"),
+    ("POST", "/api/v1/agents/me/heartbeat"),
+    ("PUT", "/api/v1/agents/me/campaigns"),
+    ("GET", "/api/v1/agents/me/call"),
+    ("POST", "/api/v1/agents/me/call/end"),
+    ("POST", "/api/v1/agents/me/call/disposition"),
+    ("GET", "/api/v1/agents/me/events"),
+}
+# Supervisors watch every agent; an agent sees only its own desk.
+SUPERVISED = {
+    ("GET", "/api/v1/agents"),
+    ("GET", "/api/v1/agents/{agent_id}"),
+    ("GET", "/api/v1/agents/{agent_id}/history"),
+}
+
+
+def test_the_agent_desk_is_for_agents_only(
+    client: TestClient, viewer: Account, agent_account: Account
+) -> None:
+    walked = {(m, p) for m, p in _operations(client) if p.startswith("/api/v1/agents/me")}
+    assert walked == AGENT_DESK
+    opened = [
+        (method, path)
+        for method, path in sorted(AGENT_DESK)
+        if client.request(method, path, json={}, headers=viewer.headers).status_code != 403
+    ]
+    assert opened == []
+    # An agent without a profile yet: its desk says so (404), never another agent's.
+    assert client.get("/api/v1/agents/me", headers=agent_account.headers).status_code == 404
+    watched = [
+        (method, path)
+        for method, path in sorted(SUPERVISED)
+        if client.request(method, _concrete(path), headers=agent_account.headers).status_code != 403
+    ]
+    assert watched == []

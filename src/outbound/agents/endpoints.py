@@ -5,21 +5,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import StreamingResponse
 
-from outbound.agents import service
+from outbound.agents import desk, events, service
 from outbound.agents.schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CallOut,
+    CampaignChoice,
+    DispositionRequest,
     ReasonCreate,
     ReasonOut,
     ReasonUpdate,
     StateChangeOut,
     StateRequest,
 )
-from outbound.api.deps import Admin, AgentUser, CurrentUser, DbSession, Supervisor, now_utc
+from outbound.api.deps import (
+    Admin,
+    AgentUser,
+    CurrentUser,
+    DbSession,
+    Supervisor,
+    get_database,
+    now_utc,
+)
 from outbound.api.schemas import MAX_ID, IdPath
+from outbound.db.engine import Database
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 reasons_router = APIRouter(prefix="/agent-reasons", tags=["agents"])
@@ -47,6 +60,68 @@ def heartbeat(user: AgentUser, session: DbSession) -> AgentOut:
     agent is made not ready (Disconnected)."""
     agent = service.my_agent(session, user, for_update=True)
     return service.describe(service.heartbeat(agent, now=now_utc()))
+
+
+@router.put("/me/campaigns", response_model=AgentOut)
+def choose_my_campaigns(body: CampaignChoice, user: AgentUser, session: DbSession) -> AgentOut:
+    """Work these of the assigned campaigns now (``active_campaign_ids``); calls of the
+    others wait. An empty list takes no call."""
+    agent = service.my_agent(session, user, for_update=True)
+    return service.describe(service.choose_campaigns(session, agent, body.campaign_ids))
+
+
+@router.get("/me/call", response_model=CallOut)
+def my_call(user: AgentUser, session: DbSession) -> CallOut:
+    """The call on the line (talking) or being wrapped up: the screen-pop (contact, business
+    parameters, the campaign's script and agent form), the dispositions, the wrap-up's end.
+    404 when there is none."""
+    return desk.my_call(session, service.my_agent(session, user))
+
+
+@router.post("/me/call/end", response_model=AgentOut)
+def end_my_call(user: AgentUser, session: DbSession) -> AgentOut:
+    """The agent is done talking: talking -> wrap_up (409 when not talking)."""
+    agent = service.my_agent(session, user, for_update=True)
+    return service.describe(desk.end_call(session, agent, user=user, now=now_utc()))
+
+
+@router.post("/me/call/disposition", response_model=CallOut)
+def dispose_my_call(body: DispositionRequest, user: AgentUser, session: DbSession) -> CallOut:
+    """End the call with one of its campaign's dispositions and the agent form's values
+    (checked against the form). The disposition's outcome becomes the attempt's and the
+    contact's strategy applies it; "do not call" lists the number. A talking agent goes to
+    wrap-up. Once per call (409 after)."""
+    agent = service.my_agent(session, user, for_update=True)
+    return desk.dispose(session, agent, body, user=user, now=now_utc())
+
+
+@router.get(
+    "/me/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "Server-Sent Events: `state` (as GET /agents/me), `call` (as GET "
+            "/agents/me/call, null when the call is over), `gone`",
+        }
+    },
+)
+def my_events(
+    user: AgentUser,
+    session: DbSession,
+    db: Annotated[Database, Depends(get_database)],
+    max_seconds: Annotated[
+        int, Query(ge=1, le=3600, description="The stream ends after this; clients reconnect")
+    ] = 300,
+) -> StreamingResponse:
+    """The agent's events, pushed as they happen; an open stream is the desktop's heartbeat."""
+    agent = service.my_agent(session, user)
+    frames = events.stream(db, agent.id, max_seconds=max_seconds, clock=now_utc)
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- administration and supervision --------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from outbound.agents.states import WATCHED, AgentState
-from outbound.models import Agent, AgentReason, AgentStateChange, agent_campaigns
+from outbound.campaigns.types import AfterWrapUp
+from outbound.models import Agent, AgentReason, AgentStateChange, Attempt, Campaign, agent_campaigns
 
 
 def by_user(session: Session, user_id: int, *, for_update: bool = False) -> Agent | None:
@@ -53,7 +54,11 @@ def ready_by_campaign(session: Session, campaign_ids: Sequence[int]) -> dict[int
     query = (
         select(agent_campaigns.c.campaign_id, func.count())
         .join(Agent, Agent.id == agent_campaigns.c.agent_id)
-        .where(agent_campaigns.c.campaign_id.in_(campaign_ids), Agent.state == AgentState.READY)
+        .where(
+            agent_campaigns.c.campaign_id.in_(campaign_ids),
+            agent_campaigns.c.active.is_(True),
+            Agent.state == AgentState.READY,
+        )
         .group_by(agent_campaigns.c.campaign_id)
     )
     found = {int(cid): int(n) for cid, n in session.execute(query)}
@@ -90,3 +95,56 @@ def history(
     if before is not None:
         query = query.where(AgentStateChange.id < before)
     return list(session.scalars(query.order_by(AgentStateChange.id.desc()).limit(limit)))
+
+
+def active_campaigns(session: Session, agent_id: int) -> list[int]:
+    query = (
+        select(agent_campaigns.c.campaign_id)
+        .where(agent_campaigns.c.agent_id == agent_id, agent_campaigns.c.active.is_(True))
+        .order_by(agent_campaigns.c.campaign_id)
+    )
+    return [int(cid) for cid in session.scalars(query)]
+
+
+def set_active_campaigns(session: Session, agent_id: int, campaign_ids: Sequence[int]) -> None:
+    session.flush()  # the assignment's own rows first
+    mine = agent_campaigns.c.agent_id == agent_id
+    chosen = agent_campaigns.c.campaign_id.in_(list(campaign_ids))
+    session.execute(update(agent_campaigns).where(mine, chosen).values(active=True))
+    session.execute(update(agent_campaigns).where(mine, ~chosen).values(active=False))
+
+
+def current_call(session: Session, agent_id: int, *, for_update: bool = False) -> Attempt | None:
+    """The newest attempt handed to this agent."""
+    query = select(Attempt).where(Attempt.agent_id == agent_id).order_by(Attempt.id.desc()).limit(1)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def undisposed_call(session: Session, agent_id: int) -> bool:
+    call = current_call(session, agent_id)
+    return call is not None and call.disposition is None
+
+
+def wrapping_up(session: Session) -> list[tuple[Agent, int, AfterWrapUp]]:
+    """Agents in wrap-up (rows another transaction holds are left for the next sweep), each
+    with the wrap-up limit and the after-wrap-up state of its last call's campaign."""
+    agents = list(
+        session.scalars(
+            select(Agent)
+            .where(Agent.state == AgentState.WRAP_UP)
+            .order_by(Agent.id)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    found = []
+    for agent in agents:
+        call = current_call(session, agent.id)
+        campaign = session.get(Campaign, call.campaign_id) if call is not None else None
+        if campaign is None:  # no call to wrap up (its campaign was deleted): nothing to wait
+            found.append((agent, 0, AfterWrapUp.READY))
+        else:
+            found.append((agent, campaign.wrap_up_seconds, campaign.after_wrap_up))
+    return found

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 
 from outbound.agents.states import AgentState
 from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict, not_null
+from outbound.campaigns.dispositions import Disposition
+from outbound.screenpop.schemas import ScreenPop
 
 # sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
 # the trunk: digits only.
@@ -89,6 +93,9 @@ class AgentOut(BaseModel):
     username: str
     sip_address: str
     campaign_ids: list[int]
+    active_campaign_ids: list[int] = Field(
+        description="The assigned campaigns the agent works now (chosen at the desktop)"
+    )
     state: AgentState
     state_since: datetime
     reason_id: int | None
@@ -132,3 +139,65 @@ class StateChangeOut(BaseModel):
     at: datetime
     by_user_id: int | None
     by: str
+
+
+# -- the desktop and CTI API -----------------------------------------------------------------
+class CampaignChoice(Strict):
+    """The campaigns the agent works now: any of those assigned (none: takes no call)."""
+
+    campaign_ids: CampaignIds
+
+
+FormValues = Annotated[
+    dict[
+        Annotated[str, StringConstraints(max_length=40)],
+        Annotated[str, StringConstraints(max_length=10_000), NoNul]
+        | StrictInt
+        | float
+        | bool
+        | None,
+    ],
+    Field(
+        max_length=50,
+        description="The agent form's values by field name (text, number, true/false, "
+        "YYYY-MM-DD); checked against the campaign's agent_form",
+    ),
+]
+
+
+class DispositionRequest(Strict):
+    """How the agent ends the call: a disposition code of the call's campaign, the form."""
+
+    disposition: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+        Field(description="A code from the campaign's dispositions"),
+    ]
+    form_values: FormValues = {}
+    callback_at: AwareDatetime | None = Field(
+        default=None,
+        description="Only with a callback_requested disposition: when the customer asked to be "
+        "called again (with its UTC offset); the next attempt is due then",
+    )
+
+
+class CallOut(BaseModel):
+    """The agent's current call: the screen-pop, the dispositions to end it with, and where
+    the wrap-up stands."""
+
+    agent_state: AgentState
+    since: datetime = Field(description="When the agent entered agent_state")
+    wrap_up_seconds: int = Field(description="The campaign's wrap-up limit")
+    wrap_up_ends_at: datetime | None = Field(description="While wrapping up: when it ends")
+    disposition: str | None = Field(description="The code chosen; null until disposed")
+    form_values: dict[str, Any] | None
+    dispositions: list[Disposition]
+    callback_at: datetime | None = Field(
+        default=None,
+        description="After a callback disposition: when the contact's next attempt is due",
+    )
+    contact_zones: list[str] = Field(
+        description="The time zones the dialled number may be in (IANA names; the first is "
+        "the desk's default for a callback time)"
+    )
+    screen_pop: ScreenPop

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from outbound.agents import repository
 from outbound.agents.schemas import AgentCreate, AgentOut, AgentUpdate, StateRequest
 from outbound.agents.states import AgentState, transition
+from outbound.agents.wrapup import after_wrap_up
 from outbound.campaigns.types import CampaignType
 from outbound.errors import Conflict, Invalid, NotFound
 from outbound.models import Agent, AgentReason, AgentStateChange, Campaign, User
@@ -22,6 +23,9 @@ from outbound.users.roles import may_act_as_agent
 
 BUILT_IN_REASONS = ("Break", "Lunch", "Training", "Meeting")
 DISCONNECTED = "Disconnected"  # system: set by the heartbeat sweep, never chosen by an agent
+# system: the campaign's wrap-up limit passed and it sends agents to not ready afterwards
+WRAP_UP_OVER = "Wrap-up over"
+SYSTEM_REASONS = (DISCONNECTED, WRAP_UP_OVER)
 SYSTEM_BY = "system"
 # An agent on a call (or about to be) is not deleted under the engine's feet.
 ON_A_CALL = frozenset({AgentState.RESERVED, AgentState.TALKING, AgentState.WRAP_UP})
@@ -33,18 +37,23 @@ def ensure_reasons(session: Session) -> None:
     for name in BUILT_IN_REASONS:
         if name.lower() not in have:
             session.add(AgentReason(name=name, system=False))
-    if DISCONNECTED.lower() not in have:
-        session.add(AgentReason(name=DISCONNECTED, system=True))
+    for name in SYSTEM_REASONS:
+        if name.lower() not in have:
+            session.add(AgentReason(name=name, system=True))
     session.flush()
 
 
-def disconnected_reason(session: Session) -> AgentReason:
-    reason = repository.reason_by_name(session, DISCONNECTED)
+def system_reason(session: Session, name: str) -> AgentReason:
+    reason = repository.reason_by_name(session, name)
     if reason is None:
         ensure_reasons(session)
-        reason = repository.reason_by_name(session, DISCONNECTED)
+        reason = repository.reason_by_name(session, name)
     assert reason is not None
     return reason
+
+
+def disconnected_reason(session: Session) -> AgentReason:
+    return system_reason(session, DISCONNECTED)
 
 
 # -- profiles -------------------------------------------------------------------------------
@@ -55,12 +64,34 @@ def describe(agent: Agent) -> AgentOut:
         username=agent.user.username,
         sip_address=agent.sip_address,
         campaign_ids=sorted(c.id for c in agent.campaigns),
+        active_campaign_ids=active_campaign_ids(agent),
         state=agent.state,
         state_since=agent.state_since,
         reason_id=agent.reason_id,
         reason=agent.reason.name if agent.reason is not None else None,
         last_heartbeat_at=agent.last_heartbeat_at,
     )
+
+
+def active_campaign_ids(agent: Agent) -> list[int]:
+    session = object_session(agent)
+    assert session is not None
+    return repository.active_campaigns(session, agent.id)
+
+
+def choose_campaigns(session: Session, agent: Agent, campaign_ids: list[int]) -> Agent:
+    """The agent works these of its assigned campaigns now (the others wait)."""
+    assigned = {c.id for c in agent.campaigns}
+    for index, campaign_id in enumerate(campaign_ids):
+        if campaign_id not in assigned:
+            raise Conflict(
+                f"campaign {campaign_id} is not assigned to you (an admin assigns campaigns)",
+                loc=("body", "campaign_ids", index),
+            )
+    if len(set(campaign_ids)) != len(campaign_ids):
+        raise Invalid(("body", "campaign_ids"), "each campaign at most once")
+    repository.set_active_campaigns(session, agent.id, campaign_ids)
+    return agent
 
 
 def list_agents(session: Session) -> list[Agent]:
@@ -223,6 +254,12 @@ def request_state(
             )
     elif body.state is AgentState.NOT_READY and agent.state is not AgentState.LOGGED_OUT:
         raise Invalid(("body", "reason_id"), "not_ready needs a reason_id (GET /agent-reasons)")
+    if agent.state is AgentState.WRAP_UP and repository.undisposed_call(session, agent.id):
+        raise Conflict(
+            "dispose of the call first (POST /agents/me/call/disposition); the wrap-up limit "
+            "ends it otherwise",
+            loc=("body", "state"),
+        )
     change_state(session, agent, body.state, reason=reason, by=user, by_agent=True, now=now)
     agent.last_heartbeat_at = now  # a request from the desktop shows it is there
     return agent
@@ -274,6 +311,22 @@ def sweep_disconnected(session: Session, *, now: datetime, silent_for: timedelta
             session, agent, AgentState.NOT_READY, reason=reason, by=None, by_agent=False, now=now
         )
     return len(gone)
+
+
+def sweep_wrap_up(session: Session, *, now: datetime) -> int:
+    """Agents whose wrap-up has lasted the campaign's limit go ready or not ready (reason
+    "Wrap-up over"), as the campaign of their last call says. Returns how many moved."""
+    moved = 0
+    for agent, limit, after in repository.wrapping_up(session):
+        target = after_wrap_up(
+            agent.state, since=agent.state_since, limit_seconds=limit, after=after, now=now
+        )
+        if target is None:
+            continue
+        reason = system_reason(session, WRAP_UP_OVER) if target is AgentState.NOT_READY else None
+        change_state(session, agent, target, reason=reason, by=None, by_agent=False, now=now)
+        moved += 1
+    return moved
 
 
 def history(

@@ -22,6 +22,7 @@ from pydantic import (
 
 from outbound.amd.schemas import AmdPatch, AmdSettings
 from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict
+from outbound.campaigns.dispositions import DEFAULTS, Disposition, Dispositions
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
 from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
 
@@ -149,6 +150,7 @@ class CampaignCreate(Strict):
     sms_template: SmsTemplate = ""
     agent_script: AgentScript = ""
     agent_form: AgentForm = []
+    dispositions: Dispositions = Field(default_factory=lambda: list(DEFAULTS))
     contact_order: ContactOrder = ContactOrder.FIFO
     fresh_first: StrictBool = Field(default=False, description="First attempts before retries")
     max_concurrent_calls: MaxConcurrent = 10
@@ -180,6 +182,7 @@ class CampaignUpdate(Strict):
     sms_template: SmsTemplate | None = None
     agent_script: AgentScript | None = None
     agent_form: AgentForm | None = None
+    dispositions: Dispositions | None = Field(default=None, description="Replaces the list")
     contact_order: ContactOrder | None = None
     fresh_first: StrictBool | None = None
     max_concurrent_calls: MaxConcurrent | None = None
@@ -211,6 +214,7 @@ class CampaignOut(BaseModel):
     sms_template: str
     agent_script: str
     agent_form: list[FormField]
+    dispositions: list[Disposition]
     contact_order: ContactOrder
     fresh_first: bool
     max_concurrent_calls: int

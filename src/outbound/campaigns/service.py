@@ -77,6 +77,7 @@ def create_campaign(session: Session, data: CampaignCreate, *, now: datetime) ->
         setattr(campaign, field, getattr(data, field))
     campaign.agent_form = [f.model_dump() for f in data.agent_form]
     campaign.amd = data.amd.model_dump(mode="json")
+    campaign.dispositions = [d.model_dump(mode="json") for d in data.dispositions]
     session.add(campaign)
     session.flush()
     return campaign
@@ -113,6 +114,8 @@ def update_campaign(
         campaign.agent_form = [f.model_dump() for f in patch.agent_form]
     if amd is not None:
         campaign.amd = amd.model_dump(mode="json")
+    if patch.dispositions is not None:
+        campaign.dispositions = [d.model_dump(mode="json") for d in patch.dispositions]
     campaign.updated_at = now
     session.flush()
     return campaign

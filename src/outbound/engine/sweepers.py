@@ -115,3 +115,9 @@ def sweep_agents(db: Database, *, now: datetime, silent_for: timedelta) -> int:
     the dispatcher dials nothing more for them."""
     with db.transaction() as session:
         return agents.sweep_disconnected(session, now=now, silent_for=silent_for)
+
+
+def sweep_wrap_up(db: Database, *, now: datetime) -> int:
+    """Agents whose wrap-up reached their campaign's limit go ready or not ready."""
+    with db.transaction() as session:
+        return agents.sweep_wrap_up(session, now=now)

@@ -226,6 +226,7 @@ class Engine:
                 self.db, now=now, runtime=self.runtime, default_sms_expiry=self.sms_expiry
             )
             sweepers.sweep_agents(self.db, now=now, silent_for=self.agent_silence)
+            sweepers.sweep_wrap_up(self.db, now=now)
         if self._every("recover", self.timing.silent_worker / 3, now):
             sweepers.recover_workers(
                 self.db, me=self.worker_id, now=now, silent_for=self.timing.silent_worker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outbound.agents.states import AgentState
@@ -19,6 +19,8 @@ agent_campaigns = Table(
     Column(
         "campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
+    # The agent works this campaign now (chosen at the desktop among those assigned).
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from outbound.campaigns.dispositions import default_list as default_dispositions
 from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
 from outbound.db.base import Base, UTCDateTime
 from outbound.models._columns import Timestamps, enum_column
@@ -36,6 +38,10 @@ class Campaign(Timestamps, Base):
     # The agent desktop's form for this campaign's calls: a list of field definitions.
     agent_form: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
+    )
+    # How agents end this campaign's calls: campaigns.dispositions.Disposition items.
+    dispositions: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=default_dispositions, server_default=json.dumps(default_dispositions())
     )
     contact_order: Mapped[ContactOrder] = mapped_column(
         enum_column(ContactOrder, 8), default=ContactOrder.FIFO

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.db.base import Base, BigId, UTCDateTime
@@ -71,6 +72,9 @@ class WebhookEvent(Base):
     phone_number: Mapped[str | None] = mapped_column(String(16))
     attempt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempt_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An agent call's disposition and the agent form's values (attempt.result events).
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Delivery.
     status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, 12))
     tries: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,6 +13,11 @@ from outbound.settings.service import get_settings
 from outbound.strategies.outcomes import Channel, Outcome
 
 
+def pop_for(session: Session, attempt: Attempt) -> ScreenPop:
+    """The screen-pop of a call already found (the agent desk's current call)."""
+    return _pop(session, attempt)
+
+
 def _pop(session: Session, attempt: Attempt) -> ScreenPop:
     contact = session.get(Contact, attempt.contact_id)
     campaign = session.get(Campaign, attempt.campaign_id)

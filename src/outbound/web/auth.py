@@ -26,7 +26,7 @@ from outbound.audit import capture as audit
 from outbound.errors import Forbidden, Unauthorized
 from outbound.models import User
 from outbound.users import service as users
-from outbound.users.roles import Role, role_allows
+from outbound.users.roles import Role, may_act_as_agent, role_allows
 
 SESSION_COOKIE = "outbound_session"
 # Before log-in there is no session: the log-in form is protected by a random value kept in
@@ -163,3 +163,24 @@ AdminPage = Annotated[PageCaller, Depends(_reader(Role.ADMIN))]
 AnyPost = Annotated[PageCaller, Depends(_writer(Role.VIEWER))]
 SupervisorPost = Annotated[PageCaller, Depends(_writer(Role.SUPERVISOR))]
 AdminPost = Annotated[PageCaller, Depends(_writer(Role.ADMIN))]
+_any_reader = _reader(Role.AGENT)
+_any_writer = _writer(Role.AGENT)
+
+
+def _desk_reader(caller: Annotated[PageCaller, Depends(_any_reader)]) -> PageCaller:
+    """The agent desk: agents, and supervisors and admins who take calls; never a viewer."""
+    return _may_take_calls(caller)
+
+
+def _desk_writer(caller: Annotated[PageCaller, Depends(_any_writer)]) -> PageCaller:
+    return _may_take_calls(caller)
+
+
+def _may_take_calls(caller: PageCaller) -> PageCaller:
+    if not may_act_as_agent(caller.user.role):
+        raise Forbidden(f"the agent desk is for agents; you are {caller.user.role}")
+    return caller
+
+
+AgentPage = Annotated[PageCaller, Depends(_desk_reader)]
+AgentPost = Annotated[PageCaller, Depends(_desk_writer)]

@@ -12,9 +12,11 @@ from fastapi.staticfiles import StaticFiles
 
 from outbound.web.errors import install_page_errors
 from outbound.web.pages import (
+    agents,
     audit,
     campaigns,
     contacts,
+    desk,
     dnc,
     imports,
     login,
@@ -36,6 +38,8 @@ PAGES = (
     strategies.router,
     schedules.router,
     audit.router,
+    desk.router,
+    agents.router,
 )
 
 

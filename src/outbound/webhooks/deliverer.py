@@ -34,7 +34,7 @@ from outbound.engine.clock import Clock, SystemClock
 from outbound.engine.store import among
 from outbound.models import DeliveryStatus, WebhookEvent, WebhookSubscription
 from outbound.webhooks import signing
-from outbound.webhooks.outbox import PING
+from outbound.webhooks.outbox import ATTEMPT_RESULT, PING
 
 log = logging.getLogger(__name__)
 PENDING = DeliveryStatus.PENDING
@@ -96,7 +96,7 @@ def payload(event: WebhookEvent) -> dict[str, Any]:
     }
     if event.event_type == PING:
         return out
-    attempt = None
+    attempt: dict[str, Any] | None = None
     if event.attempt_id is not None:
         attempt = {
             "id": event.attempt_id,
@@ -104,6 +104,9 @@ def payload(event: WebhookEvent) -> dict[str, Any]:
             "sent_at": signing.iso(event.attempt_sent_at),
             "ended_at": signing.iso(event.attempt_ended_at),
         }
+        if event.event_type == ATTEMPT_RESULT:  # an agent call's disposition and form
+            attempt["disposition"] = event.disposition
+            attempt["form_values"] = event.form_values
     return out | {
         "contact_id": event.contact_id,
         "crm_contact_id": event.crm_contact_id,

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Integer,
     Select,
@@ -32,9 +33,11 @@ from sqlalchemy import (
     event,
     insert,
     literal,
+    null,
     or_,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -65,6 +68,8 @@ COLUMNS = (
     "phone_number",
     "attempt_sent_at",
     "attempt_ended_at",
+    "disposition",
+    "form_values",
     "status",
     "tries",
     "next_try_at",
@@ -135,6 +140,8 @@ def _states(condition: ColumnElement[bool], now: datetime) -> Select[*tuple[Any,
             Contact.number_to_call,
             Attempt.sent_at,
             Attempt.ended_at,
+            sql_cast(null(), String(64)),  # disposition, form values: attempt results only
+            sql_cast(null(), JSON()),
             *_fixed(now),
         )
         .select_from(Contact)
@@ -163,6 +170,8 @@ def _attempts(condition: ColumnElement[bool], now: datetime) -> Select[*tuple[An
             Attempt.phone_number,
             Attempt.sent_at,
             Attempt.ended_at,
+            Attempt.disposition,
+            Attempt.form_values,
             *_fixed(now),
         )
         .select_from(Attempt)

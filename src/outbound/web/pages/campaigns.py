@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from outbound.amd.params import BOUNDS
@@ -14,7 +15,7 @@ from outbound.amd.recommended import RECOMMENDED
 from outbound.amd.schemas import AmdSettings, stored
 from outbound.api.deps import DbSession, now_utc
 from outbound.api.schemas import IdPath
-from outbound.campaigns import service
+from outbound.campaigns import dispositions, service
 from outbound.campaigns.schemas import CampaignCreate, CampaignUpdate
 from outbound.campaigns.types import CampaignType, ContactOrder
 from outbound.models import Campaign
@@ -25,6 +26,7 @@ from outbound.web.auth import AdminPage, AdminPost, Form, SupervisorPost, Viewer
 from outbound.web.templating import render, see_other
 
 router = APIRouter()
+M = TypeVar("M", bound=BaseModel)
 
 UPDATE_FIELDS: dict[str, forms.Converter] = {
     "name": forms.text,
@@ -44,6 +46,7 @@ UPDATE_FIELDS: dict[str, forms.Converter] = {
     "lines_per_agent": forms.decimal,
     "wrap_up_seconds": forms.integer,
     "after_wrap_up": forms.choice,
+    "dispositions": lambda raw: dispositions.from_text(raw or ""),
 }
 CREATE_FIELDS: dict[str, forms.Converter] = {"type": forms.choice, **UPDATE_FIELDS}
 TYPE_LABELS = {
@@ -62,6 +65,7 @@ NEW_DEFAULTS = {
     "lines_per_agent": 1.0,
     "wrap_up_seconds": 60,
     "after_wrap_up": "ready",
+    "dispositions": dispositions.to_text(dispositions.default_list()),
 }
 DIALING_MODES = [
     ("fixed", "Fixed: concurrency and rate only"),
@@ -146,7 +150,19 @@ def _choices(session: Session) -> dict[str, Any]:
 
 def _values(campaign: Campaign) -> dict[str, Any]:
     values = {name: getattr(campaign, name) for name in CREATE_FIELDS}
+    values["dispositions"] = dispositions.to_text(campaign.dispositions)
     return values | _amd_values(stored(campaign.amd))
+
+
+def _bind(form: forms.FormState, schema: type[M], fields: dict[str, forms.Converter]) -> M | None:
+    """``form.bind``, with a disposition's error shown under the text box by its line."""
+    payload = form.bind(schema, fields)
+    for key in [k for k in form.errors if k.startswith("dispositions.")]:
+        index = key.split(".")[1]
+        line = f"line {int(index) + 1}: " if index.isdigit() else ""
+        for message in form.errors.pop(key):
+            form.add("dispositions", f"{line}{message}")
+    return payload
 
 
 # --- dashboard -------------------------------------------------------------------------
@@ -211,7 +227,7 @@ def new_form(request: Request, _caller: AdminPage, session: DbSession) -> Respon
 @router.post("/campaigns/new")
 def create(request: Request, _caller: AdminPost, data: Form, session: DbSession) -> Response:
     form = forms.FormState.submitted(data, CREATE_FIELDS | AMD_FIELDS)
-    payload = form.bind(CampaignCreate, _with_amd(form, CREATE_FIELDS))
+    payload = _bind(form, CampaignCreate, _with_amd(form, CREATE_FIELDS))
     if payload is not None:
         with form.catching(session):
             campaign = service.create_campaign(session, payload, now=now_utc())
@@ -271,7 +287,7 @@ def update(
 ) -> Response:
     campaign = service.get_campaign(session, str(campaign_id), for_update=True)
     form = forms.FormState.submitted(data, UPDATE_FIELDS | AMD_FIELDS)
-    payload = form.bind(CampaignUpdate, _with_amd(form, UPDATE_FIELDS))
+    payload = _bind(form, CampaignUpdate, _with_amd(form, UPDATE_FIELDS))
     if payload is not None:
         with form.catching(session):
             service.update_campaign(session, campaign, payload, now=now_utc())

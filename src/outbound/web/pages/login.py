@@ -11,6 +11,7 @@ from outbound.api.deps import DbSession, client_address, get_config, get_throttl
 from outbound.config import Config
 from outbound.errors import Forbidden, TooManyRequests, Unauthorized
 from outbound.users import service as users
+from outbound.users.roles import Role
 from outbound.users.schemas import LoginIn
 from outbound.web import forms
 from outbound.web.auth import (
@@ -91,6 +92,8 @@ def login(
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    if next_path == "/" and users.resolve_token(session, token, now=now_utc()).role is Role.AGENT:
+        next_path = "/agent"  # an agent's home is the desk (the dashboard is not theirs)
     response = RedirectResponse(next_path, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=int(config.session_hours * 3600))
     clear_cookie(request, response, LOGIN_COOKIE)
