@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from outbound.agents import reservations
 from outbound.agents import service as agents
 from outbound.agents.schemas import StateRequest
 from outbound.agents.states import AgentState
@@ -66,9 +67,18 @@ def _ask(
 
 
 def _beat(db: Database, agent_ids: list[int], now: datetime) -> None:
+    """The desktops beat, and say a call is over once the customer hung up (its attempt
+    ended): the agent wraps up."""
     with db.transaction() as session:
         for agent_id in agent_ids:
-            agents.heartbeat(agents.get_agent(session, agent_id), now=now)
+            agent = agents.get_agent(session, agent_id)
+            agents.heartbeat(agent, now=now)
+            if agent.state is AgentState.TALKING:
+                last = session.scalars(
+                    select(Attempt).where(Attempt.agent_id == agent_id).order_by(Attempt.id.desc())
+                ).first()
+                if last is not None and last.ended_at is not None:
+                    reservations.end_call(session, agent, now=now)
 
 
 def _ringing(db: Database, campaign: int) -> int:
@@ -153,6 +163,8 @@ def test_progressive_dials_only_for_ready_agents(
     assert _attempts(db, campaign) > 3  # calls ended and new ones followed
 
     for agent_id in (first, second):
+        if _state(db, agent_id)[0] is AgentState.TALKING:  # the call goes on: wait for its end
+            _run(engine, clock, db, campaign, seconds=60, present=present)
         _ask(db, agent_id, "not_ready", now=clock.now(), reason="Break")
     dialled = _attempts(db, campaign)
     _run(engine, clock, db, campaign, seconds=120, present=present)

@@ -1,6 +1,7 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
 from outbound.models.agent import Agent, AgentReason, AgentStateChange, agent_campaigns
+from outbound.models.agent_reservation import AgentReservation
 from outbound.models.attempt import Attempt
 from outbound.models.campaign import Campaign
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
@@ -21,6 +22,7 @@ __all__ = [
     "PHONE_SLOTS",
     "Agent",
     "AgentReason",
+    "AgentReservation",
     "AgentStateChange",
     "ApiToken",
     "Attempt",

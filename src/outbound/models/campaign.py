@@ -61,3 +61,7 @@ class Campaign(Timestamps, Base):
     after_wrap_up: Mapped[AfterWrapUp] = mapped_column(
         enum_column(AfterWrapUp, 12), default=AfterWrapUp.READY, server_default="ready"
     )
+    # Progressive: what an answered customer no agent is free for hears (a WAV; empty: the
+    # dialer's default), and the key that puts the number on the DNC list meanwhile.
+    abandon_message: Mapped[str] = mapped_column(String(1024), default="", server_default="")
+    opt_out_digit: Mapped[str] = mapped_column(String(1), default="9", server_default="9")
