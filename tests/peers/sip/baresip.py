@@ -33,7 +33,9 @@ class Event:
     account: str  # the AoR of the account the call is on
 
 
-def config_text(*, sip_port: int, ctrl_port: int, rtp: int, max_calls: int, snd: Path | None) -> str:
+def config_text(
+    *, sip_port: int, ctrl_port: int, rtp: int, max_calls: int, snd: Path | None
+) -> str:
     lines = [
         ("poll_method", "epoll"),
         ("sip_listen", f"127.0.0.1:{sip_port}"),
@@ -219,8 +221,11 @@ class Customers(Baresip):
 
     def __init__(self, folder: Path, ring: dict[str, float | None], *, snd: bool = False) -> None:
         self.ring = ring
-        self.answered: dict[str, float] = {}  # number -> when it answered (monotonic)
+        # number -> when it answered: just before the accept command (its 200 OK follows
+        # at once; baresip reports its own CALL_ESTABLISHED only tens of ms later)
+        self.answered: dict[str, float] = {}
         self.calls: dict[str, str] = {}  # call id -> number, for incoming calls
+        self.accounts: dict[str, str] = {}  # call id -> the account's AoR
         self._due: queue.Queue[tuple[float, str]] = queue.Queue()
         folder.mkdir(parents=True, exist_ok=True)
         quiet = silence(folder / "silence.wav")
@@ -240,6 +245,7 @@ class Customers(Baresip):
             return
         number = event.account.split(":", 1)[-1].split("@", 1)[0]
         self.calls[event.call_id] = number
+        self.accounts[event.call_id] = event.account
         delay = self.ring.get(number)
         if delay is not None:
             self._due.put((event.at + delay, event.call_id))
@@ -247,28 +253,32 @@ class Customers(Baresip):
     def _answer(self) -> None:
         pending: list[tuple[float, str]] = []
         while True:
-            try:
+            with contextlib.suppress(queue.Empty):
                 pending.append(self._due.get(timeout=0.005))
-            except queue.Empty:
-                pass
             now = time.monotonic()
             for job in sorted(p for p in pending if p[0] <= now):
                 pending.remove(job)
                 try:
-                    found = self.ctl.command("callfind", job[1])
-                    if "setting current call" in str(found.get("data", "")):
+                    if self._current(job[1]):
+                        at = time.monotonic()
                         self.ctl.command("accept")
-                        self.answered[self.calls[job[1]]] = time.monotonic()
+                        self.answered.setdefault(self.calls[job[1]], at)
                 except (OSError, queue.Empty):
                     return
+
+    def _current(self, call_id: str) -> bool:
+        """Make the call current (its account first: accept acts on the current account)."""
+        self.ctl.command("uafind", self.accounts[call_id])
+        found = self.ctl.command("callfind", call_id)
+        return "setting current call" in str(found.get("data", ""))
 
     def incoming(self, number: str) -> list[str]:
         return [c for c, n in list(self.calls.items()) if n == number]
 
     def send_digit(self, number: str, digit: str) -> None:
         for call_id in self.incoming(number):
-            self.ctl.command("callfind", call_id)
-            self.ctl.command("sndcode", digit)
+            if self._current(call_id):
+                self.ctl.command("sndcode", digit)
 
 
 class Kamailio:
@@ -296,7 +306,9 @@ class Kamailio:
         deadline = time.monotonic() + 10
         while not (folder / "kamailio_ctl").exists():
             if self._popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"kamailio did not start: {(folder / 'kamailio.log').read_text()}")
+                raise RuntimeError(
+                    f"kamailio did not start: {(folder / 'kamailio.log').read_text()}"
+                )
             time.sleep(0.05)
 
     def registered(self) -> set[str]:
