@@ -15,7 +15,9 @@ import math
 import random
 import shutil
 import statistics
+import subprocess
 import time
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,7 +33,7 @@ from outbound.agents.schemas import AgentCreate, StateRequest
 from outbound.agents.states import AgentState
 from outbound.db.engine import Database
 from outbound.engine.worker import Engine, Timing
-from outbound.models import Agent, AgentStateChange, Attempt, User
+from outbound.models import Agent, AgentStateChange, Attempt, DncEntry, User
 from outbound.reports import service as reports
 from outbound.users import service as users
 from outbound.users.roles import Role
@@ -295,8 +297,105 @@ def test_progressive_hands_every_answered_customer_to_a_ready_agent(
 def sip_options_for(customers: Customers, folder: Path, **more: object) -> dict[str, object]:
     """The sip dialer's options with the customers' baresip as the trunk."""
 
-    class _Trunk:
-        trunk = customers.trunk
-
     fake = type("FarEndLike", (), {"trunk": customers.trunk, "folder": folder / "sipp"})
     return sip_options(fake, ring_timeout_seconds=2, **more)  # type: ignore[arg-type]
+
+
+def _speech(path: Path, text: str) -> Path:
+    """A short message made here with espeak-ng and sox (8 kHz mono 16-bit), never fetched."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-s", "170", "-w", str(raw), text], check=True, timeout=60)
+    subprocess.run(
+        ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(path)], check=True, timeout=60
+    )
+    return path
+
+
+def _first_sound(folder: Path) -> float | None:
+    """Seconds from the start of the received audio (the answer) to the first non-silent
+    20 ms, in the one call a customer took."""
+    dumps = sorted(folder.glob("dump-*-dec.wav"))
+    assert len(dumps) == 1, dumps
+    with wave.open(str(dumps[0]), "rb") as audio:
+        frames = audio.readframes(audio.getnframes())
+    step = 320  # 20 ms of 16-bit samples at 8 kHz
+    for offset in range(0, len(frames) - step, step):
+        chunk = frames[offset : offset + step]
+        loud = max(
+            abs(int.from_bytes(chunk[i : i + 2], "little", signed=True)) for i in range(0, step, 2)
+        )
+        if loud > 1000:
+            return offset / 2 / 8000
+    return None
+
+
+@pytest.mark.skipif(
+    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox"
+)
+def test_the_surplus_customer_hears_the_abandon_message_and_may_opt_out(
+    client: TestClient, admin: Account, db: Database, site: Site
+) -> None:
+    """lines_per_agent 2.0, one agent: two customers are dialled for it; the first to answer
+    goes to the agent, the second hears the message and is hung up (an abandon); in the next
+    pair the surplus one presses the opt-out key and ends on the DNC list."""
+    kam = site.kamailio
+    phone = Phone(site.folder / "agent", "agent1", kam.port)
+    site.phones = [phone]
+    # Dialled in this order, two at a time: A and B, then C and D. A and D answer first.
+    order = ["+14155554001", "+14155554002", "+14155554003", "+14155554004"]
+    ring = dict(zip(order, [0.2, 1.2, 1.2, 0.2], strict=True))
+    people = {
+        n: Customers(site.folder / n[1:], {n: ring[n]}, snd=True, registrar=kam.port) for n in order
+    }
+    site.customers = list(people.values())
+    kam.wait_registered({"agent1", *order})
+    text = "Sorry, nobody is free to take your call. Press nine to stop our calls."
+    message = _speech(site.folder / "abandon.wav", text)
+    campaign = _campaign(
+        client, admin, order, lines_per_agent=2.0, abandon_message=str(message), opt_out_digit="9"
+    )
+    clock = ShiftedClock()
+    agent_id = _agent(db, "sip-agent-solo", phone, campaign)
+    desks = Desktops(db, clock, {agent_id: phone})
+    _ask(db, agent_id, "not_ready", clock)
+    _ask(db, agent_id, "ready", clock)
+    options = sip_options_for(people[order[0]], site.folder)
+    options["trunk"] = f"sip:127.0.0.1:{kam.port}"  # kamailio routes each number
+    options["ring_timeout_seconds"] = 5
+    engine = _engine(db, options, clock)
+    b, c = people[order[1]], people[order[2]]
+
+    def ended(customer: Customers) -> bool:
+        return bool(customer.ctl.of("CALL_CLOSED"))
+
+    try:
+        # C hears the message: it presses 9 a second into it (after the lead-in).
+        _run(engine, desks, 30, until=lambda: bool(c.ctl.of("CALL_ESTABLISHED")))
+        _run(engine, desks, 1.2)
+        c.send_digit(order[2], "9")
+        _run(engine, desks, 20, until=lambda: ended(b) and ended(c))
+        _run(engine, desks, 1)
+    finally:
+        engine.dialer.close()
+    # A and D reached the agent's phone, one after the other; B and C never did.
+    callers = [e.peer.split(":", 1)[1].split("@", 1)[0] for e in phone.established()]
+    assert callers == [order[0], order[3]]
+    # B heard the message within 2 s of its answer and was hung up by the dialer.
+    first = _first_sound(b.snd)  # type: ignore[arg-type]
+    assert first is not None and first < 2.0, first
+    assert [e.param for e in b.ctl.of("CALL_CLOSED")] == ["Connection reset by peer"]
+    with db.transaction() as session:
+        rows = {
+            r.phone_number: r
+            for r in session.scalars(select(Attempt).where(Attempt.campaign_id == campaign))
+        }
+        listed = set(session.scalars(select(DncEntry.number_e164)))
+        report = reports.campaign_report(session, str(campaign), since=None, now=clock.now())
+    assert rows[order[1]].outcome.value == "dialer_abandoned"
+    assert rows[order[1]].abandoned_at is not None
+    assert rows[order[2]].abandoned_at is not None
+    assert "opted out (key 9)" in (rows[order[2]].raw_result or "") or order[2] in listed
+    assert order[2] in listed and order[1] not in listed
+    day = next(r for r in report.abandon_rates if r.window == "24h")
+    assert (day.abandons, day.live_answers) == (2, 4)
+    print(f"\nabandon message heard {first * 1000:.0f} ms after the answer; 24h rate {day.rate}")

@@ -219,18 +219,30 @@ class Customers(Baresip):
     ring time in seconds (None: never), plays silence (so DTMF can go out) and follows a
     REFER. ``snd``: the received audio of each call is written to ``snd``."""
 
-    def __init__(self, folder: Path, ring: dict[str, float | None], *, snd: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        ring: dict[str, float | None],
+        *,
+        snd: bool = False,
+        registrar: int | None = None,
+    ) -> None:
+        """``registrar``: the port of a kamailio the numbers register at (then the dialer's
+        trunk is that kamailio, which routes each number to its own process)."""
         self.ring = ring
         # number -> when it answered: just before the accept command (its 200 OK follows
         # at once; baresip reports its own CALL_ESTABLISHED only tens of ms later)
         self.answered: dict[str, float] = {}
         self.calls: dict[str, str] = {}  # call id -> number, for incoming calls
         self.accounts: dict[str, str] = {}  # call id -> the account's AoR
+        self.sent: list[dict[str, object]] = []  # responses to the DTMF sent
         self._due: queue.Queue[tuple[float, str]] = queue.Queue()
         folder.mkdir(parents=True, exist_ok=True)
         quiet = silence(folder / "silence.wav")
+        host = f"127.0.0.1:{registrar}" if registrar else "127.0.0.1:{port}"
+        regint = 60 if registrar else 0
         accounts = [
-            f"<sip:{n}@127.0.0.1:{{port}}>;regint=0;answermode=manual;audio_source=aufile,{quiet}"
+            f"<sip:{n}@{host}>;regint={regint};answermode=manual;audio_source=aufile,{quiet}"
             for n in ring
         ]
         super().__init__(folder, accounts, max_calls=64, snd=snd)
@@ -278,7 +290,7 @@ class Customers(Baresip):
     def send_digit(self, number: str, digit: str) -> None:
         for call_id in self.incoming(number):
             if self._current(call_id):
-                self.ctl.command("sndcode", digit)
+                self.sent.append(self.ctl.command("sndcode", digit))
 
 
 class Kamailio:
