@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from outbound.agents import desk
 from outbound.agents import service as agents
-from outbound.agents.schemas import StateRequest
+from outbound.agents.schemas import DispositionRequest, StateRequest
 from outbound.agents.states import AgentState
 from outbound.channels.registry import build_dialer, build_sms_gateway
 from outbound.db.engine import Database
@@ -66,9 +68,24 @@ def _ask(
 
 
 def _beat(db: Database, agent_ids: list[int], now: datetime) -> None:
+    """The desktops beat, and dispose of a call once the customer hung up (its attempt
+    ended): the agent wraps up, free to go ready or not ready."""
     with db.transaction() as session:
         for agent_id in agent_ids:
-            agents.heartbeat(agents.get_agent(session, agent_id), now=now)
+            agent = agents.get_agent(session, agent_id)
+            agents.heartbeat(agent, now=now)
+            if agent.state is AgentState.TALKING:
+                last = session.scalars(
+                    select(Attempt).where(Attempt.agent_id == agent_id).order_by(Attempt.id.desc())
+                ).first()
+                if last is not None and last.ended_at is not None:
+                    _dispose(session, agent, now)
+
+
+def _dispose(session: Session, agent: Agent, now: datetime) -> None:
+    user = session.get(User, agent.user_id)
+    assert user is not None
+    desk.dispose(session, agent, DispositionRequest(disposition="completed"), user=user, now=now)
 
 
 def _ringing(db: Database, campaign: int) -> int:
@@ -153,6 +170,8 @@ def test_progressive_dials_only_for_ready_agents(
     assert _attempts(db, campaign) > 3  # calls ended and new ones followed
 
     for agent_id in (first, second):
+        if _state(db, agent_id)[0] is AgentState.TALKING:  # the call goes on: wait for its end
+            _run(engine, clock, db, campaign, seconds=60, present=present)
         _ask(db, agent_id, "not_ready", now=clock.now(), reason="Break")
     dialled = _attempts(db, campaign)
     _run(engine, clock, db, campaign, seconds=120, present=present)

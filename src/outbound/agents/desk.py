@@ -74,8 +74,9 @@ def my_call(session: Session, agent: Agent) -> CallOut:
     return describe_call(session, agent, _call_or_404(session, agent))
 
 
-def end_call(session: Session, agent: Agent, *, user: User, now: datetime) -> Agent:
-    """The agent is done talking (the desktop's "end call"): wrap-up starts."""
+def end_call(session: Session, agent: Agent, *, now: datetime, user: User | None = None) -> Agent:
+    """The agent is done talking (the desktop's or the CTI's "end call"): wrap-up starts;
+    the wrap-up sweep ends it after the campaign's ``wrap_up_seconds``."""
     if agent.state is not AgentState.TALKING:
         raise Conflict(f"you are {agent.state.value}, not talking: there is no call to end")
     change_state(session, agent, AgentState.WRAP_UP, reason=None, by=user, by_agent=False, now=now)

@@ -127,6 +127,23 @@ LinesPerAgent = Annotated[
 WrapUpSeconds = Annotated[
     JsonInt, Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds")
 ]
+AbandonMessage = Annotated[
+    str,
+    StringConstraints(max_length=1024, pattern=r'^[^\s;,<>"\x00]*$'),
+    Field(
+        description="Progressive: the WAV (8 kHz mono 16-bit; absolute, or under the sip "
+        "dialer's audio_dir) an answered customer hears when no agent is free: who is calling "
+        "and how to opt out; empty: the dialer's default message"
+    ),
+]
+OptOutDigit = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9*#]?$"),
+    Field(
+        description="The key (0-9, * or #) that, pressed during the abandon message, puts the "
+        "number on the DNC list; empty: none"
+    ),
+]
 DIALING_MODE_HELP = (
     "fixed (concurrency and rate only), preview or progressive (Agent campaigns: dial only for "
     "ready agents); predictive is reserved and refused for now"
@@ -165,6 +182,8 @@ class CampaignCreate(Strict):
     amd: AmdSettings = Field(
         default_factory=AmdSettings, description="Answering-machine detection (off by default)"
     )
+    abandon_message: AbandonMessage = ""
+    opt_out_digit: OptOutDigit = "9"
 
 
 class CampaignUpdate(Strict):
@@ -195,6 +214,8 @@ class CampaignUpdate(Strict):
     amd: AmdPatch | None = Field(
         default=None, description="Answering-machine detection: the fields given change"
     )
+    abandon_message: AbandonMessage | None = None
+    opt_out_digit: OptOutDigit | None = None
 
 
 class CampaignOut(BaseModel):
@@ -225,5 +246,7 @@ class CampaignOut(BaseModel):
     wrap_up_seconds: int
     after_wrap_up: AfterWrapUp
     amd: AmdSettings
+    abandon_message: str
+    opt_out_digit: str
     created_at: datetime
     updated_at: datetime

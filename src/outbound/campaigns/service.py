@@ -34,6 +34,8 @@ SIMPLE_FIELDS = (
     "lines_per_agent",
     "wrap_up_seconds",
     "after_wrap_up",
+    "abandon_message",
+    "opt_out_digit",
 )
 
 

@@ -37,6 +37,13 @@ class Dial:
     campaign_id: int
     campaign_type: CampaignType
     target: str  # agent queue / IVR route / message to play
+    # Progressive: the reserved agent's SIP address the answered customer goes to, the
+    # reservation (the desk's key), what a customer no agent is free for hears (a WAV; empty:
+    # the dialer's default) and the key that opts out during it.
+    agent: str = ""
+    reservation_id: int | None = None
+    abandon_message: str = ""
+    opt_out_digit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,8 @@ class Result:
     external_id: str | None = None
     # The call was answered at ``at``: the outcome is known, the call goes on, its end follows.
     answered: bool = False
+    # An answered customer no agent was free for (the abandon message): counted as an abandon.
+    abandoned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,27 @@ class ExplainsRoom(Protocol):
     """A dialer that can say why it takes no calls now (a trunk's Retry-After)."""
 
     def why_no_room(self) -> str | None: ...
+
+
+class AgentDesk(Protocol):
+    """The engine's side of handing an answered customer to the reserved agent. A dialer
+    calls it from its own threads, at the answer: each method is one short transaction."""
+
+    def take(self, attempt_id: int, *, reachable: bool = True) -> str | None:
+        """Hand this attempt's customer to its reserved agent: the agent's SIP address when
+        the agent is still reserved for it (the agent is now talking, the attempt names
+        it), else None (abandon). ``reachable=False``: the agent's phone did not answer the
+        check; the agent is made not ready and None comes back."""
+
+    def opt_out(self, attempt_id: int) -> None:
+        """The customer pressed the opt-out key: the number goes on the DNC list."""
+
+
+@runtime_checkable
+class HandsToAgents(Protocol):
+    """A dialer that connects answered customers to reserved agents through an AgentDesk."""
+
+    def attach_desk(self, desk: AgentDesk) -> None: ...
 
 
 class SmsGateway(Protocol):

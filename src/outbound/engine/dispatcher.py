@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outbound.agents import reservations
 from outbound.agents.repository import ready_by_campaign
 from outbound.channels.base import Dial, Sms
 from outbound.contacts.states import ContactState
@@ -24,9 +25,10 @@ from outbound.contacts.zones import zones_for
 from outbound.db.engine import Database
 from outbound.engine import store
 from outbound.engine.decisions import PlanAttempt, number_for
-from outbound.engine.pacing import agent_lines, allowance, refill
+from outbound.engine.pacing import agent_lines, allowance, refill, reservation_lines
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.store import AnyRow
+from outbound.models import Agent
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Channel
 from outbound.webhooks import outbox
@@ -71,6 +73,15 @@ class _Go:
     number: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    """A ready agent locked for a progressive campaign and the contacts dialled for it."""
+
+    agent: Agent
+    campaign_id: int
+    contacts: tuple[int, ...]
+
+
 @dataclass
 class _Chunk:
     """What one transaction claims for several campaigns; written together before commit."""
@@ -82,6 +93,10 @@ class _Chunk:
     blocked: dict[int, str] = field(default_factory=dict)
     left: dict[Channel, int] = field(default_factory=dict)  # what each channel takes still
     ready: dict[int, int] = field(default_factory=dict)  # ready agents of agent-paced campaigns
+    # Progressive: the agents locked for the contacts chosen, and what each contact's call
+    # goes to once its reservation exists (contact id -> reservation id, SIP address).
+    agents: list[_Reserved] = field(default_factory=list)
+    reserved_for: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     def room(self, rt: CampaignRuntime) -> int:
         """How many more of this campaign's attempts its channels take."""
@@ -161,7 +176,7 @@ def dispatch(
     claims = []
     for rt in visited:
         going = [go for owner, go in chunk.going if owner is rt]
-        handover = _handover(rt, going, attempt_of)
+        handover = _handover(rt, going, attempt_of, chunk.reserved_for)
         claims.append((rt, Claimed(len(handover), handover, chunk.blocked.get(rt.id))))
     return claims
 
@@ -196,6 +211,8 @@ def _visit(
         capacity=capacity,
     )
     chunk.gates[rt.id] = (campaign.in_flight, tokens)
+    if rt.reserves_agents:
+        return _visit_progressive(session, rt, chunk, now=now, room=room)
     if rt.agent_paced:
         ready = chunk.ready.get(rt.id, 0)
         lines = agent_lines(
@@ -208,6 +225,30 @@ def _visit(
         return "pacing" if campaign.in_flight < rt.max_concurrent else "capacity"
     claimed = _claim(session, rt, now=now, limit=room, skip=chunk.skipped(rt))
     _screen(rt, claimed, chunk, now=now)
+    return None
+
+
+def _visit_progressive(
+    session: Session, rt: CampaignRuntime, chunk: _Chunk, *, now: datetime, room: int
+) -> str | None:
+    """Lock ready agents, claim up to their lines of contacts and share those out: each agent
+    gets its contacts in claim order; an agent left without one stays ready (unlocked at
+    commit). The reservations are written with the attempts (``_record``)."""
+    if room == 0:
+        return "capacity" if chunk.gates[rt.id][0] >= rt.max_concurrent else "pacing"
+    taken = {r.agent.id for r in chunk.agents}
+    locked = reservations.lock_ready(session, rt.id, limit=room, exclude=taken)
+    if not locked:
+        return "no_agent_ready" if chunk.ready.get(rt.id, 0) == 0 else "agents_busy"
+    lines = reservation_lines(len(locked), rt.lines_per_agent)
+    before = len(chunk.chosen)
+    claimed = _claim(session, rt, now=now, limit=min(room, sum(lines)), skip=chunk.skipped(rt))
+    _screen(rt, claimed, chunk, now=now)
+    chosen = [go.contact.id for _, go in chunk.chosen[before:]]
+    for agent, wanted in zip(locked, lines, strict=True):
+        mine, chosen = chosen[:wanted], chosen[wanted:]
+        if mine:
+            chunk.agents.append(_Reserved(agent, rt.id, tuple(mine)))
     return None
 
 
@@ -273,9 +314,27 @@ def _dnc_gate(session: Session, chunk: _Chunk, *, now: datetime) -> None:
             chunk.going.append((rt, go))
 
 
+def _reserve(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -> None:
+    """Reserve each locked agent that still has a contact to call after the DNC gate."""
+    going = {go.contact.id for _, go in chunk.going}
+    for held in chunk.agents:
+        mine = [c for c in held.contacts if c in going]
+        if not mine:
+            continue
+        row = reservations.reserve(
+            session, held.agent, held.campaign_id, now=now, worker_id=worker_id
+        )
+        for contact_id in mine:
+            chunk.reserved_for[contact_id] = (row.id, held.agent.sip_address)
+
+
 def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -> dict[int, int]:
     """The attempts, the contacts sent or closed, the campaigns' gates: all before commit."""
     store.update_contacts(session, chunk.changes)
+    _reserve(session, chunk, worker_id=worker_id, now=now)
+    reserved = (
+        {"reservation_id": None} if chunk.reserved_for else {}
+    )  # the column only when some attempt has one: one shape for every row
     attempt_of = store.record_attempts(
         session,
         [
@@ -290,6 +349,12 @@ def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -
                 "sent_at": now,
                 "worker_id": worker_id,
             }
+            | reserved
+            | (
+                {"reservation_id": chunk.reserved_for[go.contact.id][0]}
+                if go.contact.id in chunk.reserved_for
+                else {}
+            )
             for rt, go in chunk.going
         ],
         now=now,
@@ -326,7 +391,12 @@ def _closing(contact_id: int, state: ContactState, *, now: datetime) -> dict[str
     }
 
 
-def _handover(rt: CampaignRuntime, going: list[_Go], attempt_of: dict[int, int]) -> Handover:
+def _handover(
+    rt: CampaignRuntime,
+    going: list[_Go],
+    attempt_of: dict[int, int],
+    reserved_for: dict[int, tuple[int, str]],
+) -> Handover:
     handover = Handover()
     for go in going:
         attempt_id = attempt_of[go.contact.id]
@@ -334,6 +404,21 @@ def _handover(rt: CampaignRuntime, going: list[_Go], attempt_of: dict[int, int])
             template = go.step.sms_template or rt.sms_template
             handover.messages.append(
                 Sms(attempt_id, go.number, rt.id, render(template, go.contact))
+            )
+        elif go.contact.id in reserved_for:
+            reservation_id, agent = reserved_for[go.contact.id]
+            handover.dials.append(
+                Dial(
+                    attempt_id,
+                    go.number,
+                    rt.id,
+                    rt.type,
+                    rt.target,
+                    agent=agent,
+                    reservation_id=reservation_id,
+                    abandon_message=rt.abandon_message,
+                    opt_out_digit=rt.opt_out_digit,
+                )
             )
         else:
             handover.dials.append(Dial(attempt_id, go.number, rt.id, rt.type, rt.target))

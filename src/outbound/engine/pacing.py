@@ -35,6 +35,16 @@ def agent_lines(*, ready: int, lines_per_agent: float, in_flight: int) -> int:
     return max(0, math.floor(ready * lines_per_agent + 1e-9) - in_flight)
 
 
+def reservation_lines(agents: int, lines_per_agent: float) -> list[int]:
+    """Progressive: how many contacts to dial for each of ``agents`` agents reserved at once;
+    together floor(agents x lines_per_agent), spread evenly (1.5 gives 1, 2, 1, 2 ...)."""
+
+    def upto(n: int) -> int:
+        return math.floor(n * lines_per_agent + 1e-9)
+
+    return [upto(j + 1) - upto(j) for j in range(agents)]
+
+
 class FairShare:
     """Stride scheduling over campaigns (ids) by priority weight."""
 

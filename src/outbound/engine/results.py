@@ -286,6 +286,8 @@ def _ending(results: Sequence[Result]) -> dict[str, list[Any]]:
         "outcome": [r.outcome for r in results],
         "raw_result": [r.raw[:255] for r in results],
     }
+    if any(r.abandoned for r in results):
+        columns["abandoned_at"] = [r.at if r.abandoned else None for r in results]
     if any(r.external_id for r in results):
         columns["external_id"] = [r.external_id[:128] if r.external_id else None for r in results]
     return columns

@@ -37,11 +37,18 @@ class CampaignRuntime:
     contact_local: bool
     dialing_mode: DialingMode = DialingMode.FIXED
     lines_per_agent: float = 1.0
+    abandon_message: str = ""
+    opt_out_digit: str = ""
 
     @property
     def agent_paced(self) -> bool:
         """Dials only for ready agents: an Agent campaign in preview or progressive mode."""
         return paced_by_agents(self.type, self.dialing_mode)
+
+    @property
+    def reserves_agents(self) -> bool:
+        """Progressive: each call is dialled for an agent reserved for it."""
+        return self.agent_paced and self.dialing_mode is DialingMode.PROGRESSIVE
 
 
 def plan_of(strategy: Strategy) -> Plan:
@@ -119,6 +126,8 @@ def load_running(
             contact_local=schedules[c.schedule_id].contact_local_time,
             dialing_mode=c.dialing_mode,
             lines_per_agent=c.lines_per_agent,
+            abandon_message=c.abandon_message,
+            opt_out_digit=c.opt_out_digit,
         )
         for c in campaigns
     ]

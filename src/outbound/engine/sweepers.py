@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from outbound.agents import reservations
 from outbound.agents import service as agents
 from outbound.db.engine import Database
 from outbound.engine import store
@@ -110,14 +111,22 @@ def sweep_sms_expiry(
         return len(contacts)
 
 
-def sweep_agents(db: Database, *, now: datetime, silent_for: timedelta) -> int:
+def sweep_agents(
+    db: Database, *, now: datetime, silent_for: timedelta, worker_id: str | None = None
+) -> int:
     """Logged-in agents with no heartbeat for ``silent_for``: not ready (Disconnected), so
-    the dispatcher dials nothing more for them."""
+    the dispatcher dials nothing more for them. Wrap-ups past their campaign's limit end;
+    this worker's reservations are renewed and those whose lease ran out given back."""
     with db.transaction() as session:
-        return agents.sweep_disconnected(session, now=now, silent_for=silent_for)
+        moved = agents.sweep_disconnected(session, now=now, silent_for=silent_for)
+        moved += agents.sweep_wrap_up(session, now=now)
+        if worker_id is not None:
+            reservations.renew(session, worker_id=worker_id, now=now)
+        moved += reservations.sweep_expired(session, now=now)
+        return moved
 
 
-def sweep_wrap_up(db: Database, *, now: datetime) -> int:
-    """Agents whose wrap-up reached their campaign's limit go ready or not ready."""
+def give_back_reservations(db: Database, *, now: datetime) -> int:
+    """Reservations whose calls all ended unanswered: their agents are ready again."""
     with db.transaction() as session:
-        return agents.sweep_wrap_up(session, now=now)
+        return reservations.give_back_idle(session, now=now)

@@ -22,6 +22,7 @@ from outbound.channels.base import (
     Dial,
     Dialer,
     ExplainsRoom,
+    HandsToAgents,
     InboundSms,
     Result,
     Sms,
@@ -32,6 +33,7 @@ from outbound.db.engine import Database
 from outbound.dnc.optout import OptOutWords
 from outbound.engine import dispatcher, results, store, sweepers
 from outbound.engine.clock import Clock
+from outbound.engine.desk import Desk
 from outbound.engine.pacing import FairShare
 from outbound.engine.runtime import CampaignRuntime, load_running
 from outbound.models import Worker
@@ -105,6 +107,13 @@ class Engine:
         self.dangling_timeout = timedelta(minutes=60)
         self.sms_expiry = 1440
         self.agent_silence = timedelta(seconds=30)
+        self.desk = Desk(db, clock)
+        self._attach(dialer)
+
+    def _attach(self, dialer: Dialer) -> None:
+        """A dialer that hands answered customers to reserved agents asks the desk."""
+        if isinstance(dialer, HandsToAgents):
+            dialer.attach_desk(self.desk)
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _every(self, name: str, period: timedelta, now: datetime) -> bool:
@@ -169,6 +178,7 @@ class Engine:
                 log.exception("cannot build the dialer from the changed settings; keeping the old")
             else:
                 log.info("dialer settings changed: new calls go to the new %s", dialer.name)
+                self._attach(dialer)
                 self._old_dialers.append((self.dialer, now))
                 self.dialer, self.connections.dialer = dialer, wanted.dialer
         if wanted.sms_gateway != self.connections.sms_gateway:
@@ -220,13 +230,16 @@ class Engine:
         if self._every("refresh", self.timing.refresh, now):
             self._refresh(now)
         self._collect(now)
+        if any(rt.reserves_agents for rt in self._running.values()):
+            sweepers.give_back_reservations(self.db, now=now)
         if self._every("sweep", self.timing.sweep, now):
             sweepers.sweep_dangling(self.db, now=now, timeout=self.dangling_timeout)
             sweepers.sweep_sms_expiry(
                 self.db, now=now, runtime=self.runtime, default_sms_expiry=self.sms_expiry
             )
-            sweepers.sweep_agents(self.db, now=now, silent_for=self.agent_silence)
-            sweepers.sweep_wrap_up(self.db, now=now)
+            sweepers.sweep_agents(
+                self.db, now=now, silent_for=self.agent_silence, worker_id=self.worker_id
+            )
         if self._every("recover", self.timing.silent_worker / 3, now):
             sweepers.recover_workers(
                 self.db, me=self.worker_id, now=now, silent_for=self.timing.silent_worker

@@ -1,6 +1,7 @@
 """ORM tables, one module per table family. Importing this package registers them all."""
 
 from outbound.models.agent import Agent, AgentReason, AgentStateChange, agent_campaigns
+from outbound.models.agent_reservation import AgentReservation
 from outbound.models.attempt import Attempt
 from outbound.models.audit import AuditEntry
 from outbound.models.campaign import Campaign
@@ -22,6 +23,7 @@ __all__ = [
     "PHONE_SLOTS",
     "Agent",
     "AgentReason",
+    "AgentReservation",
     "AgentStateChange",
     "ApiToken",
     "Attempt",

@@ -16,6 +16,7 @@ from outbound.strategies.outcomes import Channel, Outcome
 class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
+        Index("ix_attempts_campaign_abandoned", "campaign_id", "abandoned_at"),
         # Attempts with no result at all (neither answered nor ended): the dangling sweep.
         Index(
             "ix_attempts_open",
@@ -54,4 +55,9 @@ class Attempt(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), index=True
     )
     disposition: Mapped[str | None] = mapped_column(String(64))
+    # Progressive calls: the agent reservation the call was dialled for (the row is deleted
+    # once the reservation is over, so no foreign key), and when the answered customer was
+    # abandoned (no agent free: the abandon message) - what the abandon rate counts.
+    reservation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)

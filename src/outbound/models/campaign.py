@@ -69,3 +69,7 @@ class Campaign(Timestamps, Base):
     )
     # Answering-machine detection: outbound.amd.schemas.AmdSettings as JSON ({}: off, defaults).
     amd: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Progressive: what an answered customer no agent is free for hears (a WAV; empty: the
+    # dialer's default), and the key that puts the number on the DNC list meanwhile.
+    abandon_message: Mapped[str] = mapped_column(String(1024), default="", server_default="")
+    opt_out_digit: Mapped[str] = mapped_column(String(1), default="9", server_default="9")

@@ -67,6 +67,13 @@ class StatusOut(BaseModel):
         )
 
 
+class AbandonRateOut(BaseModel):
+    window: str = Field(description="1h, 24h or 30d, ending now")
+    abandons: int
+    live_answers: int
+    rate: float | None = Field(description="abandons / live_answers; null with no live answer")
+
+
 class ReportOut(BaseModel):
     campaign_id: int
     since: datetime | None
@@ -85,6 +92,10 @@ class ReportOut(BaseModel):
     )
     connect_rate: float | None = Field(description="Connected contacts / closed contacts")
     in_flight: int
+    abandon_rates: list[AbandonRateOut] = Field(
+        description="Abandoned customers (answered, no agent free) / live answers over the "
+        "last 1h, 24h and 30d (whatever `since` says)"
+    )
 
     @classmethod
     def build(cls, report: Report) -> ReportOut:
@@ -101,6 +112,12 @@ class ReportOut(BaseModel):
             attempts_per_contact=report.attempts_per_contact,
             connect_rate=report.connect_rate,
             in_flight=report.in_flight,
+            abandon_rates=[
+                AbandonRateOut(
+                    window=r.window, abandons=r.abandons, live_answers=r.live_answers, rate=r.rate
+                )
+                for r in report.abandon_rates
+            ],
         )
 
 

@@ -20,6 +20,7 @@ from outbound.engine.runtime import calendar_of
 from outbound.errors import Invalid
 from outbound.models import Attempt, Campaign, Schedule
 from outbound.reports import idle, repository, timeline
+from outbound.reports.abandons import AbandonRate, abandon_rates
 from outbound.reports.repository import IN_PROGRESS, NO_RESULT
 from outbound.reports.timeline import Bucket
 from outbound.strategies.outcomes import Channel, Outcome
@@ -52,6 +53,7 @@ class Report:
     attempts_per_contact: float | None
     connect_rate: float | None
     in_flight: int
+    abandon_rates: list[AbandonRate]
 
     @property
     def attempts_total(self) -> int:
@@ -176,6 +178,7 @@ def campaign_report(session: Session, ref: str, *, since: datetime | None, now: 
         attempts_per_contact=round(closed_attempts / closed, 4) if closed else None,
         connect_rate=round(counts[ContactState.CONNECTED] / closed, 4) if closed else None,
         in_flight=campaign.in_flight,
+        abandon_rates=abandon_rates(session, campaign.id, now=now),
     )
 
 

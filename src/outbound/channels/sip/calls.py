@@ -13,6 +13,7 @@ import wave
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
 from outbound.campaigns.types import CampaignType
 from outbound.channels.base import Dial
@@ -35,16 +36,41 @@ CALLEE_BYE = "Connection reset by peer"
 class Mode(StrEnum):
     TRANSFER = "transfer"  # Agent and IVR campaigns: REFER the answered call to the target
     PLAY = "play"  # Automated campaigns: play the audio file, then hang up
+    # Progressive Agent campaigns: the answered customer goes to the reserved agent (checked
+    # and claimed first), or hears the abandon message (``audio``) when none is free.
+    AGENT = "agent"
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     mode: Mode
     target: str  # the SIP URI to transfer to, or the audio file to play
+    audio: str = ""  # AGENT: the abandon message (as played: led in by silence)
+    digit: str = ""  # AGENT: the opt-out key during the abandon message
 
 
-def plan_call(dial: Dial, config: SipDialerConfig) -> Plan | str:
-    """What to do once the call is answered, or why the call cannot be made at all."""
+def transfer_uri(target: str, config: SipDialerConfig) -> str | None:
+    """A SIP URI as it is, an extension at the trunk; None for anything else."""
+    if _SIP_URI.match(target):
+        return target
+    if _EXTENSION.match(target):
+        return f"sip:{target}@{config.target_host()}"
+    return None
+
+
+def plan_call(
+    dial: Dial, config: SipDialerConfig, *, abandon_audio: Path | str | None = None
+) -> Plan | str:
+    """What to do once the call is answered, or why the call cannot be made at all.
+    ``abandon_audio``: for a call dialled for a reserved agent, the message to play should
+    no agent be free (the dialer's copy), or (a str) why there is none: then no call."""
+    if dial.agent:
+        agent = transfer_uri(dial.agent.strip(), config)
+        if agent is None:
+            return f"agent address {dial.agent!r} is neither a SIP URI nor an extension"
+        if not isinstance(abandon_audio, Path):
+            return f"no abandon message to play: {abandon_audio or 'none given'}"
+        return Plan(Mode.AGENT, agent, str(abandon_audio), dial.opt_out_digit)
     target = dial.target.strip()
     if dial.campaign_type in (CampaignType.AGENT, CampaignType.IVR):
         if not target:
@@ -108,26 +134,54 @@ class Call:
     answered: bool = False
     reported: bool = False
     watched: float | None = None  # the deadline last put on the lane's timer heap
+    transfer_to: str | None = None  # AGENT: the agent that took the customer
+    abandoning: bool = False  # AGENT: no agent was free, the abandon message plays
+    opted_out: bool = False  # the opt-out key was pressed during the abandon message
+    hung_up: bool = False  # we sent the hang-up of an abandoned call
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     result: tuple[Outcome, str] | None = None
-    command: str | None = None  # "transfer" or "hangup", for this call
+    # "transfer" or "hangup" (sent to baresip), "handover" or "opt_out" (asked of the desk)
+    command: str | None = None
     released: bool = False  # baresip no longer holds the call: its line is free
     retry_after: int | None = None  # the trunk asked us to wait this long (a 503)
+    answered: bool = False  # the result is the answer's: the call goes on
+    abandoned: bool = False  # the answered customer is abandoned (no agent free)
 
 
 NOTHING = Step()
 
 
 def _report(
-    call: Call, outcome: Outcome, raw: str, *, command: str | None = None, released: bool = False
+    call: Call,
+    outcome: Outcome,
+    raw: str,
+    *,
+    command: str | None = None,
+    released: bool = False,
+    answered: bool = False,
+    abandoned: bool = False,
 ) -> Step:
     """The result, unless one was reported already (then only the command and the line)."""
-    result = None if call.reported else (outcome, raw)
+    first = not call.reported
     call.reported = True
-    return Step(result=result, command=command, released=released)
+    if not first:
+        return Step(command=command, released=released)
+    return Step((outcome, raw), command, released, None, answered, abandoned)
+
+
+def on_decision(call: Call, agent: str | None, *, now: float, config: SipDialerConfig) -> Step:
+    """The desk's answer for an answered progressive call: REFER the customer to the agent
+    that took it, or (None) play the abandon message, already under way, to its end."""
+    if agent is not None:
+        call.transfer_to = agent
+        return Step(command="transfer")
+    call.abandoning = True
+    call.deadline = now + config.max_call_seconds
+    raw = "200 OK; no agent free: abandon message"
+    return _report(call, Outcome.DIALER_ABANDONED, raw, answered=True, abandoned=True)
 
 
 def on_event(
@@ -160,13 +214,25 @@ def on_event(
         if call.plan.mode is Mode.TRANSFER:
             call.deadline = now + config.transfer_timeout_seconds
             return Step(command="transfer")
+        if call.plan.mode is Mode.AGENT:
+            call.deadline = now + config.transfer_timeout_seconds
+            return Step(command="handover")
         call.deadline = now + config.max_call_seconds
         return NOTHING
     if kind == "TRANSFER_FAILED":
         # baresip (its menu) hangs the call up itself and sends no CALL_CLOSED for it.
         return _report(
-            call, Outcome.DIALER_ABANDONED, f"200 OK; transfer failed: {param}", released=True
+            call,
+            Outcome.DIALER_ABANDONED,
+            f"200 OK; transfer failed: {param}",
+            released=True,
+            abandoned=call.plan.mode is Mode.AGENT,
         )
+    if kind == "CALL_DTMF_START":
+        if call.abandoning and not call.opted_out and call.plan.digit and param == call.plan.digit:
+            call.opted_out = True
+            return Step(command="opt_out")
+        return NOTHING
     if kind == "CALL_CLOSED":
         return _closed(call, param, seen)
     return NOTHING
@@ -175,7 +241,20 @@ def on_event(
 def _closed(call: Call, param: str, seen: Seen | None) -> Step:
     if not call.answered:
         return _unanswered(call, param, seen)
-    if call.plan.mode is Mode.TRANSFER:
+    if call.abandoning:  # the answer's result is in: this one ends the call
+        if call.opted_out:
+            how = f"opted out (key {call.plan.digit})"
+        elif param == END_OF_MESSAGE:
+            how = "abandon message played"
+        elif param == CALLEE_BYE:
+            how = "the callee hung up (BYE) during the abandon message"
+        else:
+            how = f"hung up during the abandon message: {param}"
+        return Step(result=(Outcome.DIALER_ABANDONED, f"200 OK; {how}"), released=True)
+    if call.plan.mode is Mode.AGENT and param == TRANSFERRED:
+        raw = f"200 OK; transferred to agent {call.transfer_to}"
+        return _report(call, Outcome.CONNECTED, raw, released=True)
+    if call.plan.mode in (Mode.TRANSFER, Mode.AGENT):
         if param == TRANSFERRED:
             return _report(call, Outcome.CONNECTED, "200 OK; transferred", released=True)
         when = "before the transfer"
@@ -214,6 +293,10 @@ def on_deadline(
     A call we hung up must close within ``LINGER`` seconds (a SIP transaction's longest
     life); if baresip never says so, its line is freed anyway.
     """
+    if call.abandoning and not call.hung_up:  # the message outlasted max_call_seconds
+        call.hung_up = True
+        call.deadline = now + LINGER
+        return Step(command="hangup")
     if call.reported:
         call.deadline = None
         return Step(released=True)
@@ -231,9 +314,13 @@ def on_deadline(
         return _report(
             call, Outcome.NETWORK_ERROR, f"no response within {seconds} s", command="hangup"
         )
-    if call.plan.mode is Mode.TRANSFER:
+    if call.plan.mode in (Mode.TRANSFER, Mode.AGENT):
         return _report(
-            call, Outcome.DIALER_ABANDONED, "200 OK; no answer to the transfer", command="hangup"
+            call,
+            Outcome.DIALER_ABANDONED,
+            "200 OK; no answer to the transfer",
+            command="hangup",
+            abandoned=call.plan.mode is Mode.AGENT,
         )
     # An Automated call is connected only once its message played to the end.
     limit = f"{config.max_call_seconds:g}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -19,10 +20,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from outbound.channels.base import ChannelError, Dial, Result
+from outbound.channels.base import AgentDesk, ChannelError, Dial, Result
 from outbound.channels.sip.calls import Call, Plan, plan_call
 from outbound.channels.sip.config import SipDialerConfig
+from outbound.channels.sip.handover import Hands
 from outbound.channels.sip.lane import BackOff, Gauge, Lane
+from outbound.channels.sip.messages import default_message, played_copy
 from outbound.channels.sip.relay import Relay
 from outbound.engine.clock import Clock
 from outbound.strategies.outcomes import Outcome
@@ -53,6 +56,7 @@ class SipDialer:
         self._closed = False
         self.held = Gauge()  # answered calls up at once: now and peak
         self.backoff = BackOff()
+        self.hands = Hands(config.listen_address)
         try:
             trunk = config.trunk_address()
             baresips = {
@@ -74,12 +78,26 @@ class SipDialer:
                 held=self.held,
                 relay=self.relay,
                 backoff=self.backoff,
+                hands=self.hands,
             )
             for i in range(config.processes)
         ]
         _OPEN.add(self)
         for lane in self.lanes:
             lane.start()
+
+    def attach_desk(self, desk: AgentDesk) -> None:
+        """Answered progressive calls ask this desk for their reserved agent."""
+        self.hands.desk = desk
+
+    def _abandon_audio(self, dial: Dial) -> Path | str:
+        """The abandon message this call would play, as the dialer plays it (led in by
+        silence), or why there is none to play."""
+        if dial.abandon_message:
+            source = os.path.join(self.config.audio_dir or "", dial.abandon_message)
+        else:
+            source = str(default_message(self.root / "messages", dial.opt_out_digit))
+        return played_copy(source, self.root / "messages")
 
     def _add(self, result: Result) -> None:
         with self._lock:
@@ -116,7 +134,14 @@ class SipDialer:
         with self._lock:
             if self._closed:
                 raise ChannelError("the sip dialer is closed", retriable=True)
-        plans = [plan_call(one, self.config) for one in dials]
+        plans = [
+            plan_call(
+                one,
+                self.config,
+                abandon_audio=self._abandon_audio(one) if one.agent else None,
+            )
+            for one in dials
+        ]
         free = [lane.free() for lane in self.lanes]
         wanted = sum(isinstance(p, Plan) for p in plans)
         if wanted > sum(free):
@@ -152,5 +177,6 @@ class SipDialer:
             self._closed = True
         for lane in self.lanes:
             lane.stop()
+        self.hands.close()
         self.relay.stop()
         _OPEN.discard(self)

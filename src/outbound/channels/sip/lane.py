@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from outbound.channels.base import Result
-from outbound.channels.sip.calls import Call, Mode, Step, on_deadline, on_event
+from outbound.channels.sip.calls import Call, Mode, Step, on_deadline, on_decision, on_event
 from outbound.channels.sip.config import SipDialerConfig
 from outbound.channels.sip.ctrl import Ctrl, CtrlClosed
+from outbound.channels.sip.handover import Hands
 from outbound.channels.sip.process import BaresipProcess, account_line
 from outbound.channels.sip.relay import Relay
 from outbound.engine.clock import Clock
@@ -83,8 +84,10 @@ class Lane:
         held: Gauge,
         relay: Relay,
         backoff: BackOff,
+        hands: Hands,
     ) -> None:
         self.config = config
+        self._hands = hands
         self.index = index
         self.process = BaresipProcess(config, index, root)
         self._clock = clock
@@ -258,6 +261,8 @@ class Lane:
         aor: str | None = self._default_aor()
         if call.plan.mode is Mode.PLAY:
             aor = self._ua_for(ctrl, call.plan.target)
+        elif call.plan.mode is Mode.AGENT:  # the abandon message is its audio from the answer
+            aor = self._ua_for(ctrl, call.plan.audio)
         if aor is None or not self._use_ua(ctrl, aor):
             self._failed(call, "not dialled: baresip refused the account to call from")
             return
@@ -304,7 +309,7 @@ class Lane:
         if "setting current call" not in str(found.get("data", "")):
             return  # already gone; its CALL_CLOSED tells the rest
         if command == "transfer":
-            response = ctrl.command("transfer", call.plan.target)
+            response = ctrl.command("transfer", call.transfer_to or call.plan.target)
             if not response.get("ok"):
                 with self._cond:
                     self._apply(
@@ -350,10 +355,24 @@ class Lane:
     def _apply(self, call: Call, step: Step) -> None:
         if step.result is not None:
             call.reported = True
-            self._report(Result(call.attempt_id, *step.result, self._clock.now()))
+            outcome, raw = step.result
+            self._report(
+                Result(
+                    call.attempt_id,
+                    outcome,
+                    raw,
+                    self._clock.now(),
+                    answered=step.answered,
+                    abandoned=step.abandoned,
+                )
+            )
         if step.retry_after is not None and step.result is not None:
             self._backoff.start(step.retry_after, step.result[1])
-        if step.command is not None:
+        if step.command == "handover":
+            self._hands.submit(lambda: self._hand_over(call))
+        elif step.command == "opt_out":
+            self._hands.submit(lambda: self._opt_out(call))
+        elif step.command is not None:
             self._follow.append((call, step.command))
             self._cond.notify()
         if step.released:
@@ -370,6 +389,24 @@ class Lane:
         if call.deadline is not None and call.deadline != call.watched:
             call.watched = call.deadline
             heapq.heappush(self._deadlines, (call.deadline, next(self._seq), call))
+
+    # -- hand-over (the hands' pool) -----------------------------------------------------
+    def _hand_over(self, call: Call) -> None:
+        """An answered progressive call: the agent (checked and claimed) or the message."""
+        agent = self._hands.decide(call.attempt_id, call.plan.target)
+        with self._cond:
+            if self._calls.get(call.uri) is not call or call.reported:
+                # The customer hung up meanwhile; an agent that took it is left talking
+                # until the desktop ends the call.
+                return
+            self._apply(call, on_decision(call, agent, now=time.monotonic(), config=self.config))
+
+    def _opt_out(self, call: Call) -> None:
+        self._hands.opt_out(call.attempt_id)
+        with self._cond:
+            if self._calls.get(call.uri) is call:
+                call.hung_up = True
+                self._apply(call, Step(command="hangup"))
 
     def _result(self, call: Call, outcome: Outcome, raw: str) -> None:
         call.reported = True
