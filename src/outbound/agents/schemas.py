@@ -103,8 +103,18 @@ class AgentOut(BaseModel):
     last_heartbeat_at: datetime | None
 
 
+def _reason_with_not_ready(schema: dict[str, Any]) -> None:
+    """The document's form of the rule: a reason goes with not_ready only."""
+    schema["anyOf"] = [
+        {"properties": {"state": {"const": AgentState.NOT_READY.value}}},
+        {"properties": {"reason_id": {"type": "null"}}},
+    ]
+
+
 class StateRequest(Strict):
     """``ready``, ``not_ready`` (with ``reason_id``) or ``logged_out``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_reason_with_not_ready)
 
     state: AgentState
     reason_id: RefId | None = Field(

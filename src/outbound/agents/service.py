@@ -253,7 +253,11 @@ def request_state(
                 loc=("body", "reason_id"),
             )
     elif body.state is AgentState.NOT_READY and agent.state is not AgentState.LOGGED_OUT:
-        raise Invalid(("body", "reason_id"), "not_ready needs a reason_id (GET /agent-reasons)")
+        # Logging in needs none: whether one is needed depends on the stored state (409).
+        raise Conflict(
+            "not_ready needs a reason_id (GET /agent-reasons) except when logging in",
+            loc=("body", "reason_id"),
+        )
     if agent.state is AgentState.WRAP_UP and repository.undisposed_call(session, agent.id):
         raise Conflict(
             "dispose of the call first (POST /agents/me/call/disposition); the wrap-up limit "
