@@ -48,6 +48,7 @@ class Cause(StrEnum):
     MAXWORDLENGTH = "MAXWORDLENGTH"
     TOOLONG = "TOOLONG"
     HANGUP = "HANGUP"
+    NOTAP = "NOTAP"  # a live call whose audio could not be had (the dialer's tap)
 
 
 @dataclass(frozen=True)

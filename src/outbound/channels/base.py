@@ -14,10 +14,11 @@ given at the answer). A call that ends unanswered gets a single plain result.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from outbound.amd.schemas import AmdSettings
 from outbound.campaigns.types import CampaignType
 from outbound.strategies.outcomes import Outcome
 
@@ -44,6 +45,8 @@ class Dial:
     reservation_id: int | None = None
     abandon_message: str = ""
     opt_out_digit: str = ""
+    # Answering-machine detection on the answer (its settings), None: off.
+    amd: AmdSettings | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,9 @@ class Result:
     answered: bool = False
     # An answered customer no agent was free for (the abandon message): counted as an abandon.
     abandoned: bool = False
+    # Answering-machine detection: the ms of audio it took and its verdict.
+    amd_ms: int | None = None
+    amd_verdict: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

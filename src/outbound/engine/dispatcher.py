@@ -418,10 +418,13 @@ def _handover(
                     reservation_id=reservation_id,
                     abandon_message=rt.abandon_message,
                     opt_out_digit=rt.opt_out_digit,
+                    amd=rt.amd,
                 )
             )
         else:
-            handover.dials.append(Dial(attempt_id, go.number, rt.id, rt.type, rt.target))
+            handover.dials.append(
+                Dial(attempt_id, go.number, rt.id, rt.type, rt.target, amd=rt.amd)
+            )
     return handover
 
 

@@ -288,6 +288,9 @@ def _ending(results: Sequence[Result]) -> dict[str, list[Any]]:
     }
     if any(r.abandoned for r in results):
         columns["abandoned_at"] = [r.at if r.abandoned else None for r in results]
+    if any(r.amd_verdict for r in results):
+        columns["amd_ms"] = [r.amd_ms for r in results]
+        columns["amd_verdict"] = [r.amd_verdict for r in results]
     if any(r.external_id for r in results):
         columns["external_id"] = [r.external_id[:128] if r.external_id else None for r in results]
     return columns

@@ -7,11 +7,14 @@ the engine quickly without a query per contact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from outbound.amd.schemas import AmdSettings
+from outbound.amd.schemas import stored as stored_amd
 from outbound.campaigns.types import CampaignType, ContactOrder, DialingMode, paced_by_agents
 from outbound.engine.decisions import Plan, PlanAttempt
 from outbound.models import Campaign, Schedule, Strategy, StrategyAttempt
@@ -39,6 +42,8 @@ class CampaignRuntime:
     lines_per_agent: float = 1.0
     abandon_message: str = ""
     opt_out_digit: str = ""
+    # Answering-machine detection settings when the campaign has it on (voice calls).
+    amd: AmdSettings | None = field(default=None, hash=False, compare=False)
 
     @property
     def agent_paced(self) -> bool:
@@ -128,6 +133,12 @@ def load_running(
             lines_per_agent=c.lines_per_agent,
             abandon_message=c.abandon_message,
             opt_out_digit=c.opt_out_digit,
+            amd=_amd_of(c.amd),
         )
         for c in campaigns
     ]
+
+
+def _amd_of(value: dict[str, Any] | None) -> AmdSettings | None:
+    settings = stored_amd(value)
+    return settings if settings.enabled else None

@@ -60,4 +60,8 @@ class Attempt(Base):
     # abandoned (no agent free: the abandon message) - what the abandon rate counts.
     reservation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Answering-machine detection on this call: how long it took (ms of audio from the
+    # answer to the verdict) and the verdict (HUMAN, MACHINE, NOTSURE).
+    amd_ms: Mapped[int | None] = mapped_column(Integer)
+    amd_verdict: Mapped[str | None] = mapped_column(String(8))
     form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)

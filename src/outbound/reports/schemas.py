@@ -74,6 +74,24 @@ class AbandonRateOut(BaseModel):
     rate: float | None = Field(description="abandons / live_answers; null with no live answer")
 
 
+class MachinesOut(BaseModel):
+    count: int = Field(description="Attempts ended as answering_machine (since `since`)")
+    detected: int = Field(description="Of them, found by detection on live calls")
+    median_detection_ms: int | None = Field(
+        description="Median time detection took on the last 200 calls listened to (ms of "
+        "audio from the answer to the verdict): how long answered calls wait for it"
+    )
+    estimated_humans_as_machines: float = Field(
+        description="ESTIMATE of people taken for machines (and hung up on or left a "
+        "message): detected x humans_as_machine_rate. Ofcom asks that they be counted "
+        "with the abandoned calls"
+    )
+    humans_as_machine_rate: float = Field(
+        description="Share of people taken for machines measured by bench/amd.py"
+    )
+    rate_basis: str = Field(description="Which measurement the rate comes from")
+
+
 class ReportOut(BaseModel):
     campaign_id: int
     since: datetime | None
@@ -95,6 +113,10 @@ class ReportOut(BaseModel):
     abandon_rates: list[AbandonRateOut] = Field(
         description="Abandoned customers (answered, no agent free) / live answers over the "
         "last 1h, 24h and 30d (whatever `since` says)"
+    )
+    machines: MachinesOut = Field(
+        description="Answering machines, and the estimate of people taken for machines "
+        "(read with the abandon rates)"
     )
 
     @classmethod
@@ -118,6 +140,14 @@ class ReportOut(BaseModel):
                 )
                 for r in report.abandon_rates
             ],
+            machines=MachinesOut(
+                count=report.machines.count,
+                detected=report.machines.detected,
+                median_detection_ms=report.machines.median_detection_ms,
+                estimated_humans_as_machines=report.machines.estimated_humans,
+                humans_as_machine_rate=report.machines.humans_as_machine_rate,
+                rate_basis=report.machines.rate_basis,
+            ),
         )
 
 

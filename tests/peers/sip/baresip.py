@@ -226,9 +226,11 @@ class Customers(Baresip):
         *,
         snd: bool = False,
         registrar: int | None = None,
+        audio: dict[str, Path] | None = None,
     ) -> None:
         """``registrar``: the port of a kamailio the numbers register at (then the dialer's
-        trunk is that kamailio, which routes each number to its own process)."""
+        trunk is that kamailio, which routes each number to its own process). ``audio``: what
+        a number plays when it answers (a recorded greeting), instead of silence."""
         self.ring = ring
         # number -> when it answered: just before the accept command (its 200 OK follows
         # at once; baresip reports its own CALL_ESTABLISHED only tens of ms later)
@@ -242,7 +244,8 @@ class Customers(Baresip):
         host = f"127.0.0.1:{registrar}" if registrar else "127.0.0.1:{port}"
         regint = 60 if registrar else 0
         accounts = [
-            f"<sip:{n}@{host}>;regint={regint};answermode=manual;audio_source=aufile,{quiet}"
+            f"<sip:{n}@{host}>;regint={regint};answermode=manual;"
+            f"audio_source=aufile,{(audio or {}).get(n, quiet)}"
             for n in ring
         ]
         super().__init__(folder, accounts, max_calls=64, snd=snd)

@@ -15,6 +15,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from outbound.amd.schemas import AmdSettings, MachineTreatment
+from outbound.amd.session import Action, message_to_leave
 from outbound.campaigns.types import CampaignType
 from outbound.channels.base import Dial
 from outbound.channels.sip.config import SipDialerConfig
@@ -47,6 +49,28 @@ class Plan:
     target: str  # the SIP URI to transfer to, or the audio file to play
     audio: str = ""  # AGENT: the abandon message (as played: led in by silence)
     digit: str = ""  # AGENT: the opt-out key during the abandon message
+    # Answering-machine detection on the answer (None: off) and the file a machine is left
+    # (leave_message; absolute, checked)
+    amd: AmdSettings | None = None
+    machine_message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answering-machine detection's step for a call (from amd.session), as the call
+    needs it."""
+
+    action: Action
+    verdict: str  # HUMAN, MACHINE, NOTSURE
+    cause: str
+    decision_ms: int
+    greeting_end: str = ""  # LEAVE_MESSAGE: how the greeting ended and when ("BEEP at 5.2 s")
+
+
+def amd_wait(settings: AmdSettings) -> float:
+    """Seconds an answered call may wait for its detection's step: the analysis time, the
+    wait for a greeting's end (30 s of audio at most) and some slack."""
+    return settings.total_analysis_time / 1000 + 35.0
 
 
 def transfer_uri(target: str, config: SipDialerConfig) -> str | None:
@@ -64,6 +88,25 @@ def plan_call(
     """What to do once the call is answered, or why the call cannot be made at all.
     ``abandon_audio``: for a call dialled for a reserved agent, the message to play should
     no agent be free (the dialer's copy), or (a str) why there is none: then no call."""
+    plan = _plan(dial, config, abandon_audio)
+    if isinstance(plan, str) or dial.amd is None or not dial.amd.enabled:
+        return plan
+    settings = dial.amd
+    message = ""
+    if settings.machine_treatment is MachineTreatment.LEAVE_MESSAGE:
+        automated = plan.target if plan.mode is Mode.PLAY else ""
+        message = message_to_leave(settings, automated_message=automated)
+        if not message:
+            return "answering-machine detection leaves a message, but none is set (machine_message)"
+        message = os.path.join(config.audio_dir or "", message)
+        problem = _checked_audio(message)
+        if problem is not None:
+            return f"machine_message: {problem}"
+        message = os.path.abspath(message)
+    return Plan(plan.mode, plan.target, plan.audio, plan.digit, settings, message)
+
+
+def _plan(dial: Dial, config: SipDialerConfig, abandon_audio: Path | str | None) -> Plan | str:
     if dial.agent:
         agent = transfer_uri(dial.agent.strip(), config)
         if agent is None:
@@ -138,12 +181,18 @@ class Call:
     abandoning: bool = False  # AGENT: no agent was free, the abandon message plays
     opted_out: bool = False  # the opt-out key was pressed during the abandon message
     hung_up: bool = False  # we sent the hang-up of an abandoned call
+    detecting: bool = False  # answered; answering-machine detection listens
+    amd_ms: int | None = None  # its verdict came after this many ms of the call's audio
+    amd_verdict: str | None = None
+    leaving: str = ""  # a message is left on a machine: how its greeting ended
+    playing: str = ""  # the audio file the "play" command switches the call to
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     result: tuple[Outcome, str] | None = None
-    # "transfer" or "hangup" (sent to baresip), "handover" or "opt_out" (asked of the desk)
+    # "transfer", "hangup" or "play" (``Call.playing``; sent to baresip), "handover" or
+    # "opt_out" (asked of the desk), "amd" (start listening: the lane's tap)
     command: str | None = None
     released: bool = False  # baresip no longer holds the call: its line is free
     retry_after: int | None = None  # the trunk asked us to wait this long (a 503)
@@ -181,7 +230,48 @@ def on_decision(call: Call, agent: str | None, *, now: float, config: SipDialerC
     call.abandoning = True
     call.deadline = now + config.max_call_seconds
     raw = "200 OK; no agent free: abandon message"
-    return _report(call, Outcome.DIALER_ABANDONED, raw, answered=True, abandoned=True)
+    # A call that was listened to was dialled from the silent account: start the message.
+    command = None
+    if call.plan.amd is not None:
+        call.playing, command = call.plan.audio, "play"
+    return _report(
+        call, Outcome.DIALER_ABANDONED, raw, command=command, answered=True, abandoned=True
+    )
+
+
+def on_verdict(call: Call, verdict: Verdict, *, now: float, config: SipDialerConfig) -> Step:
+    """Answering-machine detection's step: go on as with a person (transfer, hand over, play
+    the message), hang up on a machine, or leave the machine the message now."""
+    if not call.detecting or call.reported:
+        return NOTHING
+    call.detecting = False
+    call.amd_ms, call.amd_verdict = verdict.decision_ms, verdict.verdict
+    heard = f"{verdict.verdict} {verdict.cause} after {verdict.decision_ms} ms"
+    if verdict.action is Action.CONNECT:
+        return _connect(call, now=now, config=config)
+    if verdict.action is Action.HANG_UP:
+        call.deadline = now + LINGER
+        raw = f"200 OK; answering machine ({heard}): hung up"
+        return _report(call, Outcome.ANSWERING_MACHINE, raw, command="hangup")
+    call.leaving = f"{heard}; greeting over: {verdict.greeting_end}"
+    call.playing = call.plan.machine_message
+    call.deadline = now + config.max_call_seconds
+    return Step(command="play")
+
+
+def _connect(call: Call, *, now: float, config: SipDialerConfig) -> Step:
+    """An answered call goes where its campaign sends people."""
+    if call.plan.mode is Mode.TRANSFER:
+        call.deadline = now + config.transfer_timeout_seconds
+        return Step(command="transfer")
+    if call.plan.mode is Mode.AGENT:
+        call.deadline = now + config.transfer_timeout_seconds
+        return Step(command="handover")
+    call.deadline = now + config.max_call_seconds
+    if call.plan.amd is not None:  # dialled from the silent account: the message starts now
+        call.playing = call.plan.target
+        return Step(command="play")
+    return NOTHING
 
 
 def on_event(
@@ -211,14 +301,11 @@ def on_event(
                 f"200 OK; no common codec (the answer offers {offered})",
                 command="hangup",
             )
-        if call.plan.mode is Mode.TRANSFER:
-            call.deadline = now + config.transfer_timeout_seconds
-            return Step(command="transfer")
-        if call.plan.mode is Mode.AGENT:
-            call.deadline = now + config.transfer_timeout_seconds
-            return Step(command="handover")
-        call.deadline = now + config.max_call_seconds
-        return NOTHING
+        if call.plan.amd is not None:
+            call.detecting = True
+            call.deadline = now + amd_wait(call.plan.amd)
+            return Step(command="amd")
+        return _connect(call, now=now, config=config)
     if kind == "TRANSFER_FAILED":
         # baresip (its menu) hangs the call up itself and sends no CALL_CLOSED for it.
         return _report(
@@ -251,6 +338,18 @@ def _closed(call: Call, param: str, seen: Seen | None) -> Step:
         else:
             how = f"hung up during the abandon message: {param}"
         return Step(result=(Outcome.DIALER_ABANDONED, f"200 OK; {how}"), released=True)
+    if call.leaving:
+        if param == END_OF_MESSAGE:
+            raw = f"200 OK; message left on the answering machine ({call.leaving})"
+        elif param == CALLEE_BYE:
+            raw = "200 OK; the answering machine hung up (BYE) during the message"
+        else:
+            raw = f"200 OK; hung up during the message left: {param}"
+        return _report(call, Outcome.ANSWERING_MACHINE, raw[:255], released=True)
+    if call.detecting:
+        how = "the callee hung up (BYE)" if param == CALLEE_BYE else f"hung up: {param}"
+        raw = f"200 OK; {how} during answering-machine detection"
+        return _report(call, Outcome.CUSTOMER_ABANDONED, raw, released=True)
     if call.plan.mode is Mode.AGENT and param == TRANSFERRED:
         raw = f"200 OK; transferred to agent {call.transfer_to}"
         return _report(call, Outcome.CONNECTED, raw, released=True)
@@ -314,6 +413,14 @@ def on_deadline(
         return _report(
             call, Outcome.NETWORK_ERROR, f"no response within {seconds} s", command="hangup"
         )
+    if call.detecting:
+        wait = f"{amd_wait(call.plan.amd):g}" if call.plan.amd is not None else "?"
+        raw = f"200 OK; no verdict from answering-machine detection within {wait} s"
+        return _report(call, Outcome.NETWORK_ERROR, raw, command="hangup")
+    if call.leaving:
+        limit = f"{config.max_call_seconds:g}"
+        raw = f"200 OK; the message left did not finish within {limit} s"
+        return _report(call, Outcome.ANSWERING_MACHINE, raw, command="hangup")
     if call.plan.mode in (Mode.TRANSFER, Mode.AGENT):
         return _report(
             call,

@@ -20,13 +20,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from outbound.amd.detector import Cause, Decision
+from outbound.amd.detector import Verdict as AmdVerdict
+from outbound.amd.session import AmdSession, action_for
+from outbound.amd.wav import GrowingWav, WavFormatError
 from outbound.channels.base import Result
-from outbound.channels.sip.calls import Call, Mode, Step, on_deadline, on_decision, on_event
+from outbound.channels.sip.calls import (
+    Call,
+    Mode,
+    Step,
+    Verdict,
+    on_deadline,
+    on_decision,
+    on_event,
+    on_verdict,
+)
 from outbound.channels.sip.config import SipDialerConfig
 from outbound.channels.sip.ctrl import Ctrl, CtrlClosed
 from outbound.channels.sip.handover import Hands
 from outbound.channels.sip.process import BaresipProcess, account_line
 from outbound.channels.sip.relay import Relay
+from outbound.channels.sip.tap import TapDir
 from outbound.engine.clock import Clock
 from outbound.strategies.outcomes import Outcome
 
@@ -34,6 +48,7 @@ log = logging.getLogger(__name__)
 START_WITHIN = 10.0  # seconds for a fresh process to open its control port
 RESTART_PAUSE = (0.2, 5.0)  # first and longest pause between failed starts
 LONGEST_BACKOFF = 3600.0  # seconds: the longest Retry-After honoured
+AMD_POLL = 0.02  # seconds between reads of the calls' taps while any is listened to
 
 
 class Gauge:
@@ -105,6 +120,8 @@ class Lane:
         self._up = False
         self._stopping = False
         self._ua_of_file: dict[str, str] = {}
+        self.taps = TapDir(self.process.snd)
+        self._listening: dict[str, tuple[Call, AmdSession | None]] = {}  # by dial URI
         self._current_ua: str | None = None
         self._live = 0  # dialled and not yet closed
         self._answered = 0
@@ -169,6 +186,7 @@ class Lane:
             self.process.stop()
 
     def _start_process(self) -> None:
+        self.taps.reset()
         self.process.start()
         self._ctrl = Ctrl.connect(
             self.config.listen_address,
@@ -191,10 +209,13 @@ class Lane:
                 if self._stopping:
                     return
                 job = self._next_job()
+                listening = list(self._listening.values())
                 if job is None:
-                    self._cond.wait(0.05)
+                    self._cond.wait(AMD_POLL if listening else 0.05)
             if ctrl.closed.is_set() or not self.process.alive():
                 return
+            if listening:
+                self._listen(listening)
             if job is None:
                 continue
             try:
@@ -247,6 +268,7 @@ class Lane:
             self._follow.clear()
             self._deadlines.clear()
             self._ua_of_file.clear()
+            self._listening.clear()
             self._held.add(-self._answered)
             self._live = self._answered = 0
         if self._ctrl is not None:
@@ -259,7 +281,9 @@ class Lane:
 
     def _dial(self, ctrl: Ctrl, call: Call) -> None:
         aor: str | None = self._default_aor()
-        if call.plan.mode is Mode.PLAY:
+        if call.plan.amd is not None:
+            pass  # listened to first: silent until the verdict, then "play" what it needs
+        elif call.plan.mode is Mode.PLAY:
             aor = self._ua_for(ctrl, call.plan.target)
         elif call.plan.mode is Mode.AGENT:  # the abandon message is its audio from the answer
             aor = self._ua_for(ctrl, call.plan.audio)
@@ -308,7 +332,12 @@ class Lane:
         found = ctrl.command("callfind", call_id)
         if "setting current call" not in str(found.get("data", "")):
             return  # already gone; its CALL_CLOSED tells the rest
-        if command == "transfer":
+        if command == "play":
+            response = ctrl.command("ausrc", f"aufile,{call.playing}")
+            if not response.get("ok"):
+                log.warning("baresip %d: could not play %s: %s", self.index, call.playing, response)
+                ctrl.command("hangup")
+        elif command == "transfer":
             response = ctrl.command("transfer", call.transfer_to or call.plan.target)
             if not response.get("ok"):
                 with self._cond:
@@ -337,6 +366,16 @@ class Lane:
             if call.call_id is None and message.get("id"):
                 call.call_id = str(message["id"])
             was_answered = call.answered
+            if kind == "CALL_ESTABLISHED" and not was_answered:
+                # Its tap file is named by the second only: claim it before another call's.
+                tap = self.taps.claim(call.attempt_id)
+                if call.plan.amd is None:
+                    self.taps.release(call.attempt_id)
+                else:
+                    session = None
+                    if tap is not None:
+                        session = AmdSession(call.plan.amd, tap=GrowingWav(tap))
+                    self._listening[call.uri] = (call, session)
             step = on_event(
                 call,
                 kind,
@@ -364,6 +403,8 @@ class Lane:
                     self._clock.now(),
                     answered=step.answered,
                     abandoned=step.abandoned,
+                    amd_ms=call.amd_ms,
+                    amd_verdict=call.amd_verdict,
                 )
             )
         if step.retry_after is not None and step.result is not None:
@@ -372,11 +413,17 @@ class Lane:
             self._hands.submit(lambda: self._hand_over(call))
         elif step.command == "opt_out":
             self._hands.submit(lambda: self._opt_out(call))
+        elif step.command == "amd":
+            pass  # listened to from the lane's loop (``_listen``)
         elif step.command is not None:
             self._follow.append((call, step.command))
             self._cond.notify()
+        if step.released or not call.detecting:
+            self._listening.pop(call.uri, None)
         if step.released:
             self._relay.forget(call.attempt_id)
+            if call.plan.amd is not None:
+                self.taps.release(call.attempt_id)
             if self._calls.pop(call.uri, None) is not None and call.dialled:
                 self._live -= 1
                 if call.answered:
@@ -389,6 +436,44 @@ class Lane:
         if call.deadline is not None and call.deadline != call.watched:
             call.watched = call.deadline
             heapq.heappush(self._deadlines, (call.deadline, next(self._seq), call))
+
+    # -- answering-machine detection (lane thread) ---------------------------------------
+    def _listen(self, listening: list[tuple[Call, AmdSession | None]]) -> None:
+        """Read what each listened call's tap gained; act on the calls that have a step."""
+        for call, session in listening:
+            verdict = self._verdict(call, session)
+            if verdict is None:
+                continue
+            with self._cond:
+                if self._calls.get(call.uri) is call:
+                    self._apply(
+                        call, on_verdict(call, verdict, now=time.monotonic(), config=self.config)
+                    )
+
+    def _verdict(self, call: Call, session: AmdSession | None) -> Verdict | None:
+        settings = call.plan.amd
+        assert settings is not None
+        if session is None or self.taps.is_collided(call.attempt_id):
+            # No audio of its own (two calls' taps collided): not sure, as the campaign says.
+            decision = Decision(AmdVerdict.NOTSURE, Cause.NOTAP, 0, 0, 0)
+            action = action_for(settings, decision.verdict)
+            end = "no audio to wait on (NOTAP)"
+            return Verdict(action, decision.verdict.value, decision.cause.value, 0, end)
+        try:
+            step = session.poll()
+        except (OSError, WavFormatError) as exc:
+            log.warning("baresip %d: tap of call %s unreadable: %s", self.index, call.uri, exc)
+            self.taps.collided.add(call.attempt_id)
+            return None
+        if step is None:
+            return None
+        decision = step.decision
+        end = ""
+        if step.greeting_end is not None:
+            end = f"{step.greeting_end.cause.value} at {step.greeting_end.end_ms} ms"
+        return Verdict(
+            step.action, decision.verdict.value, decision.cause.value, decision.decision_ms, end
+        )
 
     # -- hand-over (the hands' pool) -----------------------------------------------------
     def _hand_over(self, call: Call) -> None:

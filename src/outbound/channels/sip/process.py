@@ -18,7 +18,8 @@ from outbound.channels.sip.config import RTP_PORTS_PER_PROCESS, SipDialerConfig
 MODULES = ("g711.so", "aubridge.so", "aufile.so")
 
 
-def config_text(config: SipDialerConfig, index: int) -> str:
+def config_text(config: SipDialerConfig, index: int, snd: Path | None = None) -> str:
+    """``snd``: where ``sndfile`` writes each call's audio (the answering-machine tap)."""
     address = config.listen_address
     rtp = config.rtp_port + index * RTP_PORTS_PER_PROCESS
     lines = [
@@ -39,6 +40,8 @@ def config_text(config: SipDialerConfig, index: int) -> str:
         ("module_app", "ctrl_tcp.so"),
         ("ctrl_tcp_listen", f"{address}:{config.ctrl_port + index}"),
     ]
+    if snd is not None:
+        lines += [("module", "sndfile.so"), ("snd_path", str(snd))]
     return "".join(f"{key:<20}{value}\n" for key, value in lines)
 
 
@@ -59,12 +62,13 @@ class BaresipProcess:
         self.index = index
         self.folder = root / f"baresip-{index}"
         self.ctrl_port = config.ctrl_port + index
+        self.snd = self.folder / "snd"  # each call's received audio (tap.py)
         self._popen: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def write_config(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "config").write_text(config_text(self.config, self.index))
+        (self.folder / "config").write_text(config_text(self.config, self.index, self.snd))
         (self.folder / "accounts").write_text(
             account_line(self.config, self.config.from_user) + "\n"
         )
