@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from outbound.agents.states import AgentState
-from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict, not_null
+from outbound.api.schemas import JSON_INTEGER, MAX_ID, NoNul, Strict, not_null
 from outbound.campaigns.dispositions import Disposition
 from outbound.screenpop.schemas import ScreenPop
 
@@ -64,7 +64,7 @@ SipAddress = Annotated[
         {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SIP_PATTERN},
     ),
 ]
-RefId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
+RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), JSON_INTEGER]
 CampaignIds = Annotated[
     list[RefId], Field(max_length=1000, description="The Agent campaigns the agent serves")
 ]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StrictBool, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from outbound.amd.params import BOUNDS, AmdParams
-from outbound.api.schemas import JsonInt, NoNul, Strict, not_null
+from outbound.api.schemas import JSON_INTEGER, NoNul, Strict, not_null
 
 DEFAULTS = AmdParams()
 
@@ -36,36 +36,49 @@ def _bounded(name: str, description: str) -> Any:
 
 
 InitialSilence = Annotated[
-    JsonInt,
+    StrictInt,
     _bounded("initial_silence", "Longest silence before the greeting (ms); more: MACHINE"),
+    JSON_INTEGER,
 ]
 Greeting = Annotated[
-    JsonInt, _bounded("greeting", "Longest greeting, its voice time (ms); more: MACHINE")
+    StrictInt,
+    _bounded("greeting", "Longest greeting, its voice time (ms); more: MACHINE"),
+    JSON_INTEGER,
 ]
 AfterGreetingSilence = Annotated[
-    JsonInt,
+    StrictInt,
     _bounded("after_greeting_silence", "Silence after the greeting that makes a HUMAN (ms)"),
+    JSON_INTEGER,
 ]
 TotalAnalysisTime = Annotated[
-    JsonInt, _bounded("total_analysis_time", "Undecided after this long (ms): NOTSURE")
+    StrictInt,
+    _bounded("total_analysis_time", "Undecided after this long (ms): NOTSURE"),
+    JSON_INTEGER,
 ]
 MinWordLength = Annotated[
-    JsonInt, _bounded("min_word_length", "Shortest voice that counts as a word (ms)")
+    StrictInt,
+    _bounded("min_word_length", "Shortest voice that counts as a word (ms)"),
+    JSON_INTEGER,
 ]
 BetweenWordsSilence = Annotated[
-    JsonInt, _bounded("between_words_silence", "Shortest silence that ends a word (ms)")
+    StrictInt,
+    _bounded("between_words_silence", "Shortest silence that ends a word (ms)"),
+    JSON_INTEGER,
 ]
 MaximumNumberOfWords = Annotated[
-    JsonInt, _bounded("maximum_number_of_words", "This many words: MACHINE")
+    StrictInt, _bounded("maximum_number_of_words", "This many words: MACHINE"), JSON_INTEGER
 ]
 SilenceThreshold = Annotated[
-    JsonInt,
+    StrictInt,
     _bounded(
         "silence_threshold", "Mean absolute sample value (0-32767) under which a frame is silence"
     ),
+    JSON_INTEGER,
 ]
 MaximumWordLength = Annotated[
-    JsonInt, _bounded("maximum_word_length", "Longest single word (ms); more: MACHINE")
+    StrictInt,
+    _bounded("maximum_word_length", "Longest single word (ms); more: MACHINE"),
+    JSON_INTEGER,
 ]
 MachineMessage = Annotated[
     str,

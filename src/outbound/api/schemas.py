@@ -11,7 +11,6 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -153,8 +152,10 @@ def _json_integer(value: object) -> object:
     return value
 
 
-# An integer as JSON Schema's "integer" means it: 7 and 7.0, never "7" nor true.
-JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer)]
+# An integer as JSON Schema's "integer" means it: 7 and 7.0, never "7" nor true. Put it after
+# the bounds (``Annotated[StrictInt, Field(ge=1), JSON_INTEGER]``): bounds given after it would
+# not reach the document as minimum and maximum.
+JSON_INTEGER = BeforeValidator(_json_integer)
 
 
 def _campaign_ref(value: object) -> object:

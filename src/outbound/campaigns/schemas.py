@@ -15,13 +15,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
 from outbound.amd.schemas import AmdPatch, AmdSettings
-from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict
+from outbound.api.schemas import JSON_INTEGER, MAX_ID, NoNul, Strict
 from outbound.campaigns.dispositions import DEFAULTS, Disposition, Dispositions
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
 from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
@@ -52,8 +53,8 @@ DialerTarget = Annotated[str, StringConstraints(max_length=255), NoNul]
 SmsTemplate = Annotated[str, StringConstraints(max_length=1600), NoNul]
 AgentScript = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 # Numbers and booleans are taken as JSON sends them: "10" or 0 for true are refused, not guessed.
-RefId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
-MaxConcurrent = Annotated[JsonInt, Field(ge=1, le=10_000)]
+RefId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), JSON_INTEGER]
+MaxConcurrent = Annotated[StrictInt, Field(ge=1, le=10_000), JSON_INTEGER]
 CallsPerSecond = Annotated[float, Field(strict=True, ge=0.1, le=1000, allow_inf_nan=False)]
 FieldName = Annotated[
     str,
@@ -112,7 +113,9 @@ AgentForm = Annotated[
     Field(max_length=50, description="Fields the agent fills in during the call"),
     AfterValidator(_unique_names),
 ]
-Priority = Annotated[JsonInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)")]
+Priority = Annotated[
+    StrictInt, Field(ge=1, le=100, description="Share of dialer capacity (weight)"), JSON_INTEGER
+]
 
 LinesPerAgent = Annotated[
     float,
@@ -125,7 +128,9 @@ LinesPerAgent = Annotated[
     ),
 ]
 WrapUpSeconds = Annotated[
-    JsonInt, Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds")
+    StrictInt,
+    Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds"),
+    JSON_INTEGER,
 ]
 AbandonMessage = Annotated[
     str,

@@ -13,11 +13,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 
-from outbound.api.schemas import MAX_BIG_ID, MAX_ID, JsonInt, NoNul, Strict, not_null
+from outbound.api.schemas import JSON_INTEGER, MAX_BIG_ID, MAX_ID, NoNul, Strict, not_null
 from outbound.models import DeliveryStatus
 
 EventType = Literal["contact.state_changed", "attempt.result"]
@@ -81,7 +82,7 @@ Events = Annotated[
         json_schema_extra={"uniqueItems": True},
     ),
 ]
-CampaignId = Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
+CampaignId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), JSON_INTEGER]
 
 
 def _unique(events: list[EventType]) -> list[EventType]:
