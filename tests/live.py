@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from outbound.api.http import LingeringH11Protocol
+
 
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
@@ -23,7 +25,13 @@ def serve(app: FastAPI) -> Iterator[str]:
     # Idle connections are kept for the whole test: a server that closes one after a few
     # seconds races a client reusing it at that moment (the client's request meets a reset),
     # and test clients such as schemathesis' pause for long between requests.
-    config = uvicorn.Config(app, log_level="warning", backlog=2048, timeout_keep_alive=3600)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        backlog=2048,
+        timeout_keep_alive=3600,
+        http=LingeringH11Protocol,  # as `outbound serve` runs it
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -58,6 +58,7 @@ def serve(
     """Migrate, then run the web service (API at /api/v1, docs at /docs)."""
     import uvicorn
 
+    from outbound.api.http import LingeringH11Protocol
     from outbound.app import create_app
     from outbound.bootstrap import prepare
 
@@ -66,7 +67,8 @@ def serve(
     _announce_admin(config, prepare(db))
     bind_host, bind_port = host or config.host, port or config.port
     typer.echo(f"outbound listening on http://{bind_host}:{bind_port}/ (API docs at /docs)")
-    uvicorn.run(create_app(config, db=db), host=bind_host, port=bind_port, log_level="info")
+    app = create_app(config, db=db)
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", http=LingeringH11Protocol)
 
 
 @app.command()
