@@ -144,6 +144,7 @@ AGENT_DESK = {
     ("POST", "/api/v1/agents/me/call/end"),
     ("POST", "/api/v1/agents/me/call/disposition"),
     ("GET", "/api/v1/agents/me/events"),
+    ("GET", "/api/v1/agents/me/callbacks"),
 }
 # Supervisors watch every agent; an agent sees only its own desk.
 SUPERVISED = {

@@ -8,14 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from outbound.agents import desk, events, service
+from outbound.agents import callbacks, desk, events, service
 from outbound.agents.schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CallbackOut,
+    CallbackRequest,
     CallOut,
     CampaignChoice,
     DispositionRequest,
+    MyCallbackOut,
     ReasonCreate,
     ReasonOut,
     ReasonUpdate,
@@ -31,11 +34,13 @@ from outbound.api.deps import (
     get_database,
     now_utc,
 )
-from outbound.api.schemas import MAX_ID, IdPath
+from outbound.api.schemas import MAX_ID, BigIdPath, CampaignRefPath, IdPath
 from outbound.db.engine import Database
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 reasons_router = APIRouter(prefix="/agent-reasons", tags=["agents"])
+# A CRM books and cancels callbacks on a campaign's contact (full paths: /campaigns/...).
+callbacks_router = APIRouter(tags=["callbacks"])
 
 
 # -- the agent's own desk (before /{agent_id}) ------------------------------------------------
@@ -93,6 +98,13 @@ def dispose_my_call(body: DispositionRequest, user: AgentUser, session: DbSessio
     wrap-up. Once per call (409 after)."""
     agent = service.my_agent(session, user, for_update=True)
     return desk.dispose(session, agent, body, user=user, now=now_utc())
+
+
+@router.get("/me/callbacks", response_model=list[MyCallbackOut])
+def my_callbacks(user: AgentUser, session: DbSession) -> list[MyCallbackOut]:
+    """The agent's personal callbacks to come, earliest first, each also on the contact's
+    own clock (its number's time zone)."""
+    return callbacks.mine(session, service.my_agent(session, user))
 
 
 @router.get(
@@ -197,3 +209,33 @@ def delete_reason(reason_id: IdPath, _user: Admin, session: DbSession) -> Respon
     """Refused for a system reason and for one an agent is not ready with right now."""
     service.delete_reason(session, service.get_reason(session, reason_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- callbacks booked by a CRM ---------------------------------------------------------------
+CALLBACK_PATH = "/campaigns/{campaign}/contacts/{contact_id}/callback"
+
+
+@callbacks_router.post(CALLBACK_PATH, response_model=CallbackOut)
+def book_callback(
+    campaign: CampaignRefPath,
+    contact_id: BigIdPath,
+    body: CallbackRequest,
+    _user: Supervisor,
+    session: DbSession,
+) -> CallbackOut:
+    """Book (or move) a pending contact's callback: its next attempt is due ``at``; with
+    ``agent_id`` it is personal (that agent, then any after the campaign's grace time, or
+    only that agent as ``callback_after_grace`` says). The DNC list and the calling window
+    still apply when it is dialled. 409 for a contact not pending (closed, or on a call)."""
+    return callbacks.describe(
+        callbacks.schedule(session, campaign, contact_id, body, now=now_utc())
+    )
+
+
+@callbacks_router.delete(CALLBACK_PATH, response_model=CallbackOut)
+def cancel_callback(
+    campaign: CampaignRefPath, contact_id: BigIdPath, _user: Supervisor, session: DbSession
+) -> CallbackOut:
+    """Drop the contact's booked callback: it is due again at once, for any agent (404 when
+    none is booked)."""
+    return callbacks.describe(callbacks.cancel(session, campaign, contact_id, now=now_utc()))

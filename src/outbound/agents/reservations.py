@@ -49,6 +49,19 @@ def lock_ready(
     return [a for a in session.scalars(query) if a.id not in exclude][:limit]
 
 
+def lock_agents(session: Session, agent_ids: Collection[int]) -> list[Agent]:
+    """These agents, locked, if still ready (those another transaction holds are skipped)."""
+    if not agent_ids:
+        return []
+    query = (
+        select(Agent)
+        .where(Agent.id.in_(list(agent_ids)), Agent.state == AgentState.READY)
+        .order_by(Agent.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
 def reserve(
     session: Session,
     agent: Agent,

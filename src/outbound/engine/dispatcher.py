@@ -237,8 +237,14 @@ def _visit_progressive(
     if room == 0:
         return "capacity" if chunk.gates[rt.id][0] >= rt.max_concurrent else "pacing"
     taken = {r.agent.id for r in chunk.agents}
+    personal = _personal(session, rt, chunk, now=now, room=room, taken=taken)
+    room -= personal
+    if room <= 0:
+        return None
     locked = reservations.lock_ready(session, rt.id, limit=room, exclude=taken)
     if not locked:
+        if personal:
+            return None
         return "no_agent_ready" if chunk.ready.get(rt.id, 0) == 0 else "agents_busy"
     lines = reservation_lines(len(locked), rt.lines_per_agent)
     before = len(chunk.chosen)
@@ -250,6 +256,36 @@ def _visit_progressive(
         if mine:
             chunk.agents.append(_Reserved(agent, rt.id, tuple(mine)))
     return None
+
+
+def _personal(
+    session: Session,
+    rt: CampaignRuntime,
+    chunk: _Chunk,
+    *,
+    now: datetime,
+    room: int,
+    taken: set[int],
+) -> int:
+    """Due personal callbacks whose agent is ready: that agent is locked and reserved for
+    that one contact (one line: the customer asked for this agent). ``taken`` grows by the
+    agents reserved; returns how many contacts were chosen."""
+    quoted = any(step.channel is Channel.SMS for step in rt.plan.attempts)
+    pairs = store.claim_personal(session, rt.id, now=now, limit=room, quoted=quoted)
+    first: dict[int, AnyRow] = {}
+    for agent_id, contact in pairs:  # earliest first: one callback per agent per round
+        if agent_id not in taken:
+            first.setdefault(agent_id, contact)
+    agents = reservations.lock_agents(session, list(first))
+    chosen = 0
+    for agent in agents:
+        before = len(chunk.chosen)
+        _screen(rt, [first[agent.id]], chunk, now=now)
+        if len(chunk.chosen) > before:
+            chunk.agents.append(_Reserved(agent, rt.id, (first[agent.id].id,)))
+            taken.add(agent.id)
+            chosen += 1
+    return chosen
 
 
 def _claim(
@@ -266,6 +302,7 @@ def _claim(
         limit=limit,
         quoted=quoted,
         skip=skip,
+        held_until=rt.held_until(now),
     )
     second = store.claim_due(
         session,
@@ -276,6 +313,7 @@ def _claim(
         limit=limit - len(first),
         quoted=quoted,
         skip=skip,
+        held_until=rt.held_until(now),
     )
     return first + second
 
@@ -332,6 +370,14 @@ def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -
     """The attempts, the contacts sent or closed, the campaigns' gates: all before commit."""
     store.update_contacts(session, chunk.changes)
     _reserve(session, chunk, worker_id=worker_id, now=now)
+    # Booked callbacks being dialled now are done with (personal or not).
+    booked = [
+        {"id": go.contact.id, "callback_at": None, "callback_agent_id": None}
+        for _, go in chunk.going
+        if go.contact.callback_at is not None
+    ]
+    if booked:
+        store.update_contacts(session, booked)
     reserved = (
         {"reservation_id": None} if chunk.reserved_for else {}
     )  # the column only when some attempt has one: one shape for every row

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from outbound.campaigns.types import CampaignType, ContactOrder, DialingMode, paced_by_agents
+from outbound.campaigns.types import (
+    CallbackAfterGrace,
+    CampaignType,
+    ContactOrder,
+    DialingMode,
+    paced_by_agents,
+)
 from outbound.engine.decisions import Plan, PlanAttempt
 from outbound.models import Campaign, Schedule, Strategy, StrategyAttempt
 from outbound.schedules.calendar import Calendar
 from outbound.strategies.service import current_rules
+
+# Before every due time: personal callbacks held "until" it are held for good.
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,15 @@ class CampaignRuntime:
     lines_per_agent: float = 1.0
     abandon_message: str = ""
     opt_out_digit: str = ""
+    callback_grace: timedelta = timedelta(minutes=15)
+    callback_wait: bool = False  # a personal callback waits for its agent after the grace
+
+    def held_until(self, now: datetime) -> datetime | None:
+        """Personal callbacks due after this are left to their agent; None: none is held
+        (a campaign that reserves no agent has no personal callbacks)."""
+        if not self.agent_paced:
+            return None
+        return EVER if self.callback_wait else now - self.callback_grace
 
     @property
     def agent_paced(self) -> bool:
@@ -128,6 +147,8 @@ def load_running(
             lines_per_agent=c.lines_per_agent,
             abandon_message=c.abandon_message,
             opt_out_digit=c.opt_out_digit,
+            callback_grace=timedelta(minutes=c.callback_grace_minutes),
+            callback_wait=c.callback_after_grace is CallbackAfterGrace.WAIT,
         )
         for c in campaigns
     ]
