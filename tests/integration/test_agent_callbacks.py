@@ -30,6 +30,7 @@ from tests.clocks import next_monday_9
 from tests.conftest import Account, _account
 from tests.integration.test_agents_dialing import _ask, _engine, _profile, _state
 from tests.integration.test_engine_flow import setup_campaign
+from tests.web.test_web_agents import _agent_login
 
 API = "/api/v1"
 # A wrong person is tried again on the second attempt; a callback repeats the attempt.
@@ -187,6 +188,9 @@ def test_a_crm_books_and_cancels_callbacks_and_dnc_still_applies(
     assert [c["contact_id"] for c in listed] == [first.id]
     expected = at.astimezone(ZoneInfo("America/Los_Angeles")).strftime("%Y-%m-%d %H:%M")
     assert listed[0]["zone"] == "America/Los_Angeles" and listed[0]["local_time"] == expected
+    _agent_login(client, user)  # the desk lists them too, on the customer's clock
+    mine = client.get("/agent").text.split('id="my-callbacks"')[1].split("</section>")[0]
+    assert expected in mine and FIRST in mine and SECOND not in mine
     # Bad input: a time passed, an agent that does not serve the campaign, no such contact.
     past = (datetime.now(ZoneInfo("UTC")) - timedelta(hours=1)).isoformat()
     late = client.post(url.format(first.id), json={"at": past}, headers=admin.headers)

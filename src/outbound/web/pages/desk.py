@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from outbound.agents import desk, service
+from outbound.agents import callbacks, desk, service
 from outbound.agents.schemas import DispositionRequest, StateRequest
 from outbound.agents.wrapup import FormProblem, check_form
 from outbound.api.deps import DbSession, now_utc
@@ -53,6 +53,7 @@ def _key(session: Session, agent: Agent) -> str:
         call.disposition if call else None,
         tuple(service.active_campaign_ids(agent)),
         tuple(c.id for c in agent.campaigns),
+        tuple((c.contact_id, c.callback_at) for c in callbacks.mine(session, agent)),
     )
     return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[:16]
 
@@ -76,6 +77,7 @@ def _desk(
             "campaigns": agent.campaigns,
             "active": set(service.active_campaign_ids(agent)),
             "call": desk.describe_call(session, agent, call) if call else None,
+            "callbacks": callbacks.mine(session, agent),
             "poll": POLL_SECONDS,
             "local_time": _local_time,
         }
