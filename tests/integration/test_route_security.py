@@ -145,6 +145,9 @@ AGENT_DESK = {
     ("POST", "/api/v1/agents/me/call/disposition"),
     ("GET", "/api/v1/agents/me/events"),
     ("GET", "/api/v1/agents/me/callbacks"),
+    ("GET", "/api/v1/agents/me/preview"),
+    ("POST", "/api/v1/agents/me/preview/call"),
+    ("POST", "/api/v1/agents/me/preview/skip"),
 }
 # Supervisors watch every agent; an agent sees only its own desk.
 SUPERVISED = {

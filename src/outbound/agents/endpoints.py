@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from outbound.agents import callbacks, desk, events, service
+from outbound.agents import callbacks, desk, events, preview, service
 from outbound.agents.schemas import (
     AgentCreate,
     AgentOut,
@@ -19,9 +19,11 @@ from outbound.agents.schemas import (
     CampaignChoice,
     DispositionRequest,
     MyCallbackOut,
+    PreviewOut,
     ReasonCreate,
     ReasonOut,
     ReasonUpdate,
+    SkipRequest,
     StateChangeOut,
     StateRequest,
 )
@@ -98,6 +100,30 @@ def dispose_my_call(body: DispositionRequest, user: AgentUser, session: DbSessio
     wrap-up. Once per call (409 after)."""
     agent = service.my_agent(session, user, for_update=True)
     return desk.dispose(session, agent, body, user=user, now=now_utc())
+
+
+@router.get("/me/preview", response_model=PreviewOut)
+def my_preview(user: AgentUser, session: DbSession) -> PreviewOut:
+    """Preview mode: the next contact to call, shown before the call (the ready agent is
+    reserved with it; the same contact again until called or skipped). 404 when none of
+    the agent's preview campaigns has a contact due; 409 when the agent is not ready."""
+    agent = service.my_agent(session, user, for_update=True)
+    return preview.show(session, agent, now=now_utc())
+
+
+@router.post("/me/preview/call", response_model=PreviewOut)
+def call_my_preview(user: AgentUser, session: DbSession) -> PreviewOut:
+    """Call the contact shown: the engine dials it for this agent (409 when none is shown)."""
+    agent = service.my_agent(session, user, for_update=True)
+    return preview.call(session, agent, now=now_utc())
+
+
+@router.post("/me/preview/skip", response_model=AgentOut)
+def skip_my_preview(body: SkipRequest, user: AgentUser, session: DbSession) -> AgentOut:
+    """Pass the contact shown with a disposition: its outcome follows the strategy (no call
+    is made; "do not call" lists its numbers); the agent is ready again."""
+    agent = service.my_agent(session, user, for_update=True)
+    return service.describe(preview.skip(session, agent, body, user=user, now=now_utc()))
 
 
 @router.get("/me/callbacks", response_model=list[MyCallbackOut])

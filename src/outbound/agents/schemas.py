@@ -22,7 +22,7 @@ from outbound.agents.states import AgentState
 from outbound.api.schemas import MAX_ID, JsonInt, NoNul, Strict, not_null
 from outbound.campaigns.dispositions import Disposition
 from outbound.contacts.states import ContactState
-from outbound.screenpop.schemas import ScreenPop
+from outbound.screenpop.schemas import PopParam, PopPhone, ScreenPop
 
 # sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
 # the trunk: digits only.
@@ -243,3 +243,37 @@ class MyCallbackOut(BaseModel):
     callback_at: datetime
     zone: str = Field(description="The contact's time zone (its number's), else UTC")
     local_time: str = Field(description="callback_at on the contact's clock: YYYY-MM-DD HH:MM")
+
+
+class SkipRequest(Strict):
+    """Pass the previewed contact: a disposition (its outcome follows the strategy)."""
+
+    disposition: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+        Field(description="A code from the campaign's dispositions"),
+    ]
+    callback_at: AwareDatetime | None = Field(
+        default=None, description="Only with a callback_requested disposition: when to call"
+    )
+
+
+class PreviewOut(BaseModel):
+    """The contact shown to the agent before the call."""
+
+    campaign_id: int
+    campaign: str
+    agent_script: str
+    contact_id: int
+    crm_contact_id: str | None
+    phones: list[PopPhone]
+    params: list[PopParam]
+    number_to_call: str = Field(description="The number the call will dial (E.164)")
+    attempt_number: int = Field(description="The attempt a call would be (1st, 2nd, ...)")
+    last_outcome: str | None
+    callback_at: datetime | None = Field(description="A callback booked for this time")
+    personal: bool = Field(description="The callback is this agent's own")
+    zone: str = Field(description="The number's time zone (else UTC)")
+    dispositions: list[Disposition] = Field(description="What a skip may be recorded as")
+    shown_until: datetime = Field(description="Given back to the others after this")
+    dial_requested_at: datetime | None = Field(description="When the agent chose to call")

@@ -52,6 +52,11 @@ class CampaignRuntime:
     callback_grace: timedelta = timedelta(minutes=15)
     callback_wait: bool = False  # a personal callback waits for its agent after the grace
 
+    @property
+    def previews(self) -> bool:
+        """Preview: dials only the contacts agents chose to call."""
+        return self.agent_paced and self.dialing_mode is DialingMode.PREVIEW
+
     def held_until(self, now: datetime) -> datetime | None:
         """Personal callbacks due after this are left to their agent; None: none is held
         (a campaign that reserves no agent has no personal callbacks)."""

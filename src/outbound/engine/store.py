@@ -246,6 +246,19 @@ def claim_due(
     return list(session.execute(_claim_query(**order), params))
 
 
+def claim_ids(session: Session, contact_ids: Sequence[int]) -> list[AnyRow]:
+    """These contacts if still pending, locked (preview: the ones agents chose to call)."""
+    if not contact_ids:
+        return []
+    query = (
+        select(*CLAIMED, *QUOTED)
+        .where(Contact.id.in_(list(contact_ids)), Contact.state == ContactState.PENDING)
+        .order_by(Contact.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(query))
+
+
 def claim_personal(
     session: Session, campaign_id: int, *, now: datetime, limit: int, quoted: bool = True
 ) -> list[tuple[int, AnyRow]]:

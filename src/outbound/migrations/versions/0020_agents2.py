@@ -1,4 +1,5 @@
-"""personal callbacks: contacts' callback time and agent; campaigns' grace time
+"""personal callbacks (contacts' callback time and agent, campaigns' grace time); preview
+reservations (the contact shown, the agent's call)
 
 Revision ID: 0020_agents2
 Revises: 0019_dialer
@@ -30,6 +31,19 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch_op.create_index("ix_contacts_callback_agent_id", ["callback_agent_id"])
+    with op.batch_alter_table("agent_reservations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("contact_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column("dial_requested_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_foreign_key(
+            "fk_agent_reservations_contact_id_contacts",
+            "contacts",
+            ["contact_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+        batch_op.create_unique_constraint("uq_agent_reservations_contact_id", ["contact_id"])
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("callback_grace_minutes", sa.Integer(), nullable=False, server_default="15")
@@ -50,6 +64,11 @@ def downgrade() -> None:
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("callback_after_grace")
         batch_op.drop_column("callback_grace_minutes")
+    with op.batch_alter_table("agent_reservations", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_agent_reservations_contact_id", type_="unique")
+        batch_op.drop_constraint("fk_agent_reservations_contact_id_contacts", type_="foreignkey")
+        batch_op.drop_column("dial_requested_at")
+        batch_op.drop_column("contact_id")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_contacts_callback_agent_id")
         batch_op.drop_constraint("fk_contacts_callback_agent_id_agents", type_="foreignkey")
