@@ -6,15 +6,22 @@ it would shadow a campaign named "status".
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from outbound.api.deps import DbSession, Viewer, now_utc
+from outbound.agents.states import AgentState
+from outbound.api.deps import DbSession, Supervisor, Viewer, now_utc
 from outbound.api.schemas import BigIdPath, CampaignRefPath
 from outbound.contacts.schemas import AttemptOut
+from outbound.errors import Invalid
 from outbound.reports import service
+from outbound.reports.agents import AgentFigures, agent_report
 from outbound.reports.schemas import (
+    AgentReportOut,
+    AgentReportQuery,
+    AgentsReportOut,
     ReportOut,
     ReportQuery,
     StatusOut,
@@ -84,3 +91,42 @@ def campaign_timeline(
 def contact_attempts(contact_id: BigIdPath, _user: Viewer, session: DbSession) -> list[AttemptOut]:
     """A contact's attempts, first to last, with their outcomes."""
     return [AttemptOut.model_validate(a) for a in service.contact_attempts(session, contact_id)]
+
+
+@router.get("/reports/agents", response_model=AgentsReportOut)
+def agents_report(
+    params: Annotated[AgentReportQuery, Query()], _user: Supervisor, session: DbSession
+) -> AgentsReportOut:
+    """Per agent over [since, until): calls handled, talk, wrap-up, ready, not-ready,
+    reserved and logged-in time (seconds), and occupancy = (talk + wrap-up) / logged-in
+    time; computed from the agents' state history."""
+    until = params.until or now_utc()
+    since = params.since or until - timedelta(hours=24)
+    if since >= until:
+        raise Invalid(("query", "since"), "since must be before until")
+    return build_agents_report(agent_report(session, since=since, until=until), since, until)
+
+
+def build_agents_report(
+    figures: list[AgentFigures], since: datetime, until: datetime
+) -> AgentsReportOut:
+    s = AgentState
+    return AgentsReportOut(
+        since=since,
+        until=until,
+        agents=[
+            AgentReportOut(
+                agent_id=f.agent_id,
+                username=f.username,
+                calls_handled=f.totals.calls,
+                talk_seconds=f.totals.seconds[s.TALKING],
+                wrap_up_seconds=f.totals.seconds[s.WRAP_UP],
+                ready_seconds=f.totals.seconds[s.READY],
+                not_ready_seconds=f.totals.seconds[s.NOT_READY],
+                reserved_seconds=f.totals.seconds[s.RESERVED],
+                logged_in_seconds=f.totals.logged_in,
+                occupancy=f.totals.occupancy,
+            )
+            for f in figures
+        ],
+    )

@@ -131,3 +131,31 @@ class TimelineBucketOut(BaseModel):
         return cls(
             start=bucket.start, outcomes=bucket.outcomes, total=sum(bucket.outcomes.values())
         )
+
+
+class AgentReportQuery(Strict):
+    since: AwareDatetime | None = Field(
+        None, description="Start of the period (with a zone); default: 24 hours before until"
+    )
+    until: AwareDatetime | None = Field(None, description="End (exclusive); default: now")
+
+
+class AgentReportOut(BaseModel):
+    agent_id: int
+    username: str
+    calls_handled: int = Field(description="Calls the agent took (moves into talking)")
+    talk_seconds: float
+    wrap_up_seconds: float
+    ready_seconds: float
+    not_ready_seconds: float
+    reserved_seconds: float
+    logged_in_seconds: float = Field(description="Time in any state but logged out")
+    occupancy: float | None = Field(
+        description="(talk + wrap-up) / logged-in time, 0-1; null when never logged in"
+    )
+
+
+class AgentsReportOut(BaseModel):
+    since: datetime
+    until: datetime
+    agents: list[AgentReportOut]
