@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from outbound.users.roles import Role
 from tests.conftest import Account, _account
 from tests.factories import make_campaign
 from tests.integration.test_agents_dialing import _profile
+from tests.web.conftest import login_nonce
 
 API = "/api/v1"
 S = AgentState
@@ -81,3 +83,19 @@ def test_agent_report_matches_a_hand_built_history(
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "since"]
     viewer = _account(db, Role.VIEWER)
     assert client.get(f"{API}/reports/agents", headers=viewer.headers).status_code == 403
+
+
+def test_the_agents_page_shows_the_report_with_its_chart(
+    client: TestClient, db: Database, admin: Account
+) -> None:
+    campaign = make_campaign(db, "report-page")
+    _profile(client, admin, _account(db, Role.AGENT), campaign)
+    data = {"csrf_token": login_nonce(client), "username": admin.username}
+    client.post("/login", data=data | {"password": admin.password}, follow_redirects=False)
+    page = client.get("/agents").text
+    section = page.split('id="agent-report"')[1]
+    assert "test-agent" in section and 'data-chart="agents"' in section
+    island = section.split('id="chart-data">')[1].split("</script>")[0]
+    chart = json.loads(island)["agents"]
+    assert chart["labels"] == ["test-agent"]
+    assert [d["label"] for d in chart["datasets"]][:2] == ["Talk", "Wrap-up"]

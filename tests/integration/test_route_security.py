@@ -154,6 +154,7 @@ SUPERVISED = {
     ("GET", "/api/v1/agents"),
     ("GET", "/api/v1/agents/{agent_id}"),
     ("GET", "/api/v1/agents/{agent_id}/history"),
+    ("GET", "/api/v1/reports/agents"),
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from outbound.agents.states import AgentState
 from outbound.models import Agent, AgentStateChange, User
+from outbound.reports.schemas import AgentReportOut, AgentsReportOut
 
 
 @dataclass
@@ -111,3 +112,26 @@ def agent_report(session: Session, *, since: datetime, until: datetime) -> list[
         )
         for agent_id, username in agents
     ]
+
+
+def agents_out(figures: list[AgentFigures], since: datetime, until: datetime) -> AgentsReportOut:
+    s = AgentState
+    return AgentsReportOut(
+        since=since,
+        until=until,
+        agents=[
+            AgentReportOut(
+                agent_id=f.agent_id,
+                username=f.username,
+                calls_handled=f.totals.calls,
+                talk_seconds=f.totals.seconds[s.TALKING],
+                wrap_up_seconds=f.totals.seconds[s.WRAP_UP],
+                ready_seconds=f.totals.seconds[s.READY],
+                not_ready_seconds=f.totals.seconds[s.NOT_READY],
+                reserved_seconds=f.totals.seconds[s.RESERVED],
+                logged_in_seconds=f.totals.logged_in,
+                occupancy=f.totals.occupancy,
+            )
+            for f in figures
+        ],
+    )

@@ -6,20 +6,18 @@ it would shadow a campaign named "status".
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from outbound.agents.states import AgentState
 from outbound.api.deps import DbSession, Supervisor, Viewer, now_utc
 from outbound.api.schemas import BigIdPath, CampaignRefPath
 from outbound.contacts.schemas import AttemptOut
 from outbound.errors import Invalid
 from outbound.reports import service
-from outbound.reports.agents import AgentFigures, agent_report
+from outbound.reports.agents import agent_report, agents_out
 from outbound.reports.schemas import (
-    AgentReportOut,
     AgentReportQuery,
     AgentsReportOut,
     ReportOut,
@@ -104,29 +102,4 @@ def agents_report(
     since = params.since or until - timedelta(hours=24)
     if since >= until:
         raise Invalid(("query", "since"), "since must be before until")
-    return build_agents_report(agent_report(session, since=since, until=until), since, until)
-
-
-def build_agents_report(
-    figures: list[AgentFigures], since: datetime, until: datetime
-) -> AgentsReportOut:
-    s = AgentState
-    return AgentsReportOut(
-        since=since,
-        until=until,
-        agents=[
-            AgentReportOut(
-                agent_id=f.agent_id,
-                username=f.username,
-                calls_handled=f.totals.calls,
-                talk_seconds=f.totals.seconds[s.TALKING],
-                wrap_up_seconds=f.totals.seconds[s.WRAP_UP],
-                ready_seconds=f.totals.seconds[s.READY],
-                not_ready_seconds=f.totals.seconds[s.NOT_READY],
-                reserved_seconds=f.totals.seconds[s.RESERVED],
-                logged_in_seconds=f.totals.logged_in,
-                occupancy=f.totals.occupancy,
-            )
-            for f in figures
-        ],
-    )
+    return agents_out(agent_report(session, since=since, until=until), since, until)
