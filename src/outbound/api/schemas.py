@@ -153,8 +153,24 @@ def _json_integer(value: object) -> object:
     return value
 
 
+class _NumericKeywords:
+    """Bounds given to a JsonInt (``Field(ge=1)``) sit on its before-validator, whose JSON
+    Schema pydantic writes with its own names (``ge``): the document says ``minimum``."""
+
+    NAMES = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        for ours, theirs in self.NAMES.items():
+            if ours in json_schema:
+                json_schema[theirs] = json_schema.pop(ours)
+        return json_schema
+
+
 # An integer as JSON Schema's "integer" means it: 7 and 7.0, never "7" nor true.
-JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer)]
+JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer), _NumericKeywords()]
 
 
 def _campaign_ref(value: object) -> object:
