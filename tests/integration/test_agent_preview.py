@@ -96,6 +96,7 @@ def test_preview_shows_then_calls_or_skips(
     _until_talking(engine, db, clock, alice, both)
     (call,) = _calls(db, first)
     assert call.agent_id == alice and call.reservation_id is not None
+    assert call.handed_at is not None and call.answered_at is not None
 
     # Bob skips: a wrong person goes to the second attempt 90 minutes later, no call made.
     skipped_at = clock.now()

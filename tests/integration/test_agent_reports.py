@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from outbound.agents.states import AgentState
 from outbound.db.engine import Database
-from outbound.models import AgentStateChange
+from outbound.models import AgentStateChange, Attempt
+from outbound.strategies.outcomes import Channel, Outcome
 from outbound.users.roles import Role
 from tests.conftest import Account, _account
 from tests.factories import make_campaign
@@ -99,3 +100,48 @@ def test_the_agents_page_shows_the_report_with_its_chart(
     chart = json.loads(island)["agents"]
     assert chart["labels"] == ["test-agent"]
     assert [d["label"] for d in chart["datasets"]][:2] == ["Talk", "Wrap-up"]
+
+
+def test_speed_of_connection_after_the_answer(
+    client: TestClient, db: Database, admin: Account
+) -> None:
+    campaign = make_campaign(db, "report-speed")
+    contact = client.post(
+        f"{API}/campaigns/{campaign}/contacts",
+        json={"phone1": "+14155550200"},
+        headers=admin.headers,
+    )
+    assert contact.status_code == 201, contact.text
+    contact_id = contact.json()["id"]
+    answered = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    # Handed over 0.2 s, 0.4 s and 0.9 s after their answers (average 0.5 s); one never.
+    gaps = [0.2, 0.4, 0.9, None]
+    with db.transaction() as session:
+        for n, gap in enumerate(gaps, start=1):
+            session.add(
+                Attempt(
+                    contact_id=contact_id,
+                    campaign_id=campaign,
+                    number=n,
+                    strategy_position=1,
+                    channel=Channel.VOICE,
+                    phone_slot=1,
+                    phone_number="+14155550200",
+                    sent_at=answered - timedelta(seconds=20),
+                    answered_at=answered,
+                    outcome=Outcome.CONNECTED,
+                    handed_at=None if gap is None else answered + timedelta(seconds=gap),
+                )
+            )
+    report = client.get(f"{API}/campaigns/{campaign}/report", headers=admin.headers).json()
+    assert report["handed_to_agents"] == 3
+    assert report["average_speed_of_connection"] == 0.5
+    later = {"since": (answered + timedelta(minutes=1)).isoformat()}
+    none = client.get(f"{API}/campaigns/{campaign}/report", params=later, headers=admin.headers)
+    assert none.json()["handed_to_agents"] == 0
+    assert none.json()["average_speed_of_connection"] is None
+    data = {"csrf_token": login_nonce(client), "username": admin.username}
+    client.post("/login", data=data | {"password": admin.password}, follow_redirects=False)
+    page = client.get(f"/campaigns/{campaign}").text
+    assert 'data-testid="speed-of-connection">0.5 s' in page
+    assert 'data-testid="abandon-30d">0.0% <small>(0 of 4)<' in page

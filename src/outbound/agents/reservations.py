@@ -126,7 +126,9 @@ def take(session: Session, attempt_id: int, *, now: datetime, reachable: bool = 
     service.change_state(
         session, agent, AgentState.TALKING, reason=None, by=None, by_agent=False, now=now
     )
-    session.execute(update(Attempt).where(Attempt.id == attempt_id).values(agent_id=agent.id))
+    session.execute(
+        update(Attempt).where(Attempt.id == attempt_id).values(agent_id=agent.id, handed_at=now)
+    )
     return agent.sip_address
 
 

@@ -60,4 +60,7 @@ class Attempt(Base):
     # abandoned (no agent free: the abandon message) - what the abandon rate counts.
     reservation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the answered customer was handed to the agent (the speed of connection after the
+    # answer is handed_at - answered_at).
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)

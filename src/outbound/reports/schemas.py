@@ -96,6 +96,11 @@ class ReportOut(BaseModel):
         description="Abandoned customers (answered, no agent free) / live answers over the "
         "last 1h, 24h and 30d (whatever `since` says)"
     )
+    handed_to_agents: int = Field(description="Answered customers handed to an agent (since)")
+    average_speed_of_connection: float | None = Field(
+        description="Seconds from a customer's answer to its hand-over to the agent, on "
+        "average (since); null before any hand-over"
+    )
 
     @classmethod
     def build(cls, report: Report) -> ReportOut:
@@ -118,6 +123,8 @@ class ReportOut(BaseModel):
                 )
                 for r in report.abandon_rates
             ],
+            handed_to_agents=report.connection.handed,
+            average_speed_of_connection=report.connection.average_seconds,
         )
 
 

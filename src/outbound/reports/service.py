@@ -20,7 +20,12 @@ from outbound.engine.runtime import calendar_of
 from outbound.errors import Invalid
 from outbound.models import Attempt, Campaign, Schedule
 from outbound.reports import idle, repository, timeline
-from outbound.reports.abandons import AbandonRate, abandon_rates
+from outbound.reports.abandons import (
+    AbandonRate,
+    ConnectionSpeed,
+    abandon_rates,
+    connection_speed,
+)
 from outbound.reports.repository import IN_PROGRESS, NO_RESULT
 from outbound.reports.timeline import Bucket
 from outbound.strategies.outcomes import Channel, Outcome
@@ -54,6 +59,7 @@ class Report:
     connect_rate: float | None
     in_flight: int
     abandon_rates: list[AbandonRate]
+    connection: ConnectionSpeed
 
     @property
     def attempts_total(self) -> int:
@@ -179,6 +185,7 @@ def campaign_report(session: Session, ref: str, *, since: datetime | None, now: 
         connect_rate=round(counts[ContactState.CONNECTED] / closed, 4) if closed else None,
         in_flight=campaign.in_flight,
         abandon_rates=abandon_rates(session, campaign.id, now=now),
+        connection=connection_speed(session, campaign.id, since=since),
     )
 
 

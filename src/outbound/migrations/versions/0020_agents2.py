@@ -31,6 +31,8 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch_op.create_index("ix_contacts_callback_agent_id", ["callback_agent_id"])
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("handed_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("agent_reservations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("contact_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(
@@ -69,6 +71,8 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_agent_reservations_contact_id_contacts", type_="foreignkey")
         batch_op.drop_column("dial_requested_at")
         batch_op.drop_column("contact_id")
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_column("handed_at")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_contacts_callback_agent_id")
         batch_op.drop_constraint("fk_contacts_callback_agent_id_agents", type_="foreignkey")
