@@ -82,6 +82,8 @@ def test_agent_report_matches_a_hand_built_history(
     backwards = {"since": end.isoformat(), "until": start.isoformat()}
     refused = client.get(f"{API}/reports/agents", params=backwards, headers=admin.headers)
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "since"]
+    number = client.get(f"{API}/reports/agents", params={"until": "0.5"}, headers=admin.headers)
+    assert number.status_code == 422 and number.json()["detail"][0]["loc"] == ["query", "until"]
     viewer = _account(db, Role.VIEWER)
     assert client.get(f"{API}/reports/agents", headers=viewer.headers).status_code == 403
 

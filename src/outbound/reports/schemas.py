@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from outbound.api.schemas import Strict
 from outbound.contacts.states import LABELS
@@ -140,11 +142,22 @@ class TimelineBucketOut(BaseModel):
         )
 
 
+def _written_date_time(value: object) -> object:
+    """An instant written as RFC 3339 (``2026-12-07T09:00:00Z``), never a bare number
+    (which pydantic would read as seconds since 1970)."""
+    if not isinstance(value, str) or not re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("give a date-time with its zone, e.g. 2026-12-07T09:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_date_time)]
+
+
 class AgentReportQuery(Strict):
-    since: AwareDatetime | None = Field(
+    since: Instant | None = Field(
         None, description="Start of the period (with a zone); default: 24 hours before until"
     )
-    until: AwareDatetime | None = Field(None, description="End (exclusive); default: now")
+    until: Instant | None = Field(None, description="End (exclusive); default: now")
 
 
 class AgentReportOut(BaseModel):
