@@ -80,8 +80,9 @@ def test_agent_report_matches_a_hand_built_history(
     first = next(r for r in cut["agents"] if r["agent_id"] == busy)
     assert (first["talk_seconds"], first["calls_handled"]) == (120, 1)
     backwards = {"since": end.isoformat(), "until": start.isoformat()}
-    refused = client.get(f"{API}/reports/agents", params=backwards, headers=admin.headers)
-    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "since"]
+    empty = client.get(f"{API}/reports/agents", params=backwards, headers=admin.headers)
+    assert empty.status_code == 200
+    assert all(r["logged_in_seconds"] == 0 for r in empty.json()["agents"])
     number = client.get(f"{API}/reports/agents", params={"until": "0.5"}, headers=admin.headers)
     assert number.status_code == 422 and number.json()["detail"][0]["loc"] == ["query", "until"]
     viewer = _account(db, Role.VIEWER)

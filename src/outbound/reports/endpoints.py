@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from outbound.api.deps import DbSession, Supervisor, Viewer, now_utc
 from outbound.api.schemas import BigIdPath, CampaignRefPath
 from outbound.contacts.schemas import AttemptOut
-from outbound.errors import Invalid
 from outbound.reports import service
 from outbound.reports.agents import agent_report, agents_out
 from outbound.reports.schemas import (
@@ -97,9 +96,8 @@ def agents_report(
 ) -> AgentsReportOut:
     """Per agent over [since, until): calls handled, talk, wrap-up, ready, not-ready,
     reserved and logged-in time (seconds), and occupancy = (talk + wrap-up) / logged-in
-    time; computed from the agents' state history."""
+    time; computed from the agents' state history. A period that ends before it starts is
+    empty (all zero)."""
     until = params.until or now_utc()
     since = params.since or until - timedelta(hours=24)
-    if since >= until:
-        raise Invalid(("query", "since"), "since must be before until")
     return agents_out(agent_report(session, since=since, until=until), since, until)
