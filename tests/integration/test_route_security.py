@@ -144,12 +144,17 @@ AGENT_DESK = {
     ("POST", "/api/v1/agents/me/call/end"),
     ("POST", "/api/v1/agents/me/call/disposition"),
     ("GET", "/api/v1/agents/me/events"),
+    ("GET", "/api/v1/agents/me/callbacks"),
+    ("GET", "/api/v1/agents/me/preview"),
+    ("POST", "/api/v1/agents/me/preview/call"),
+    ("POST", "/api/v1/agents/me/preview/skip"),
 }
 # Supervisors watch every agent; an agent sees only its own desk.
 SUPERVISED = {
     ("GET", "/api/v1/agents"),
     ("GET", "/api/v1/agents/{agent_id}"),
     ("GET", "/api/v1/agents/{agent_id}/history"),
+    ("GET", "/api/v1/reports/agents"),
 }
 
 

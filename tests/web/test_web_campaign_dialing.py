@@ -119,3 +119,37 @@ def test_settings_page_sets_the_agent_heartbeat(
     assert saved.status_code == 303, saved.text
     stored = client.get("/api/v1/settings", headers=admin.headers).json()
     assert stored["agent_heartbeat_seconds"] == 45
+
+
+def test_abandon_and_callback_fields_are_shown_and_saved(
+    client: TestClient, db: Database, admin: Account, login: Login
+) -> None:
+    campaign = make_campaign(db, "sales")
+    token = login(admin)
+    page = client.get(f"/campaigns/{campaign}").text
+    for name in ("abandon_message", "opt_out_digit", "callback_grace_minutes"):
+        assert f'name="{name}"' in page, name
+    assert _selected(page, "callback_after_grace") == "any_agent"
+    fields = {
+        "abandon_message": "/srv/audio/sales-abandon.wav",
+        "opt_out_digit": "#",
+        "callback_grace_minutes": "30",
+        "callback_after_grace": "wait",
+    }
+    saved = client.post(
+        f"/campaigns/{campaign}", data=_form(token, **fields), follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    api = client.get(f"/api/v1/campaigns/{campaign}", headers=admin.headers).json()
+    assert {k: api[k] for k in fields} == {**fields, "callback_grace_minutes": 30}
+    bad = client.post(f"/campaigns/{campaign}", data=_form(token, opt_out_digit="x"))
+    assert bad.status_code == 422 and field_error(bad.text, "f-opt_out_digit")
+    # Left empty: no opt-out key.
+    none = client.post(
+        f"/campaigns/{campaign}", data=_form(token, opt_out_digit=""), follow_redirects=False
+    )
+    assert none.status_code == 303
+    assert (
+        client.get(f"/api/v1/campaigns/{campaign}", headers=admin.headers).json()["opt_out_digit"]
+        == ""
+    )

@@ -122,6 +122,7 @@ def dispose(
         do_not_call=chosen.outcome is DispositionOutcome.DO_NOT_CALL,
         form_values=values,
         callback_at=body.callback_at,
+        callback_agent_id=agent.id if body.callback_personal else None,
         now=now,
     )
     if agent.state is AgentState.TALKING:

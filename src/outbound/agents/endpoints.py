@@ -8,17 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from outbound.agents import desk, events, service
+from outbound.agents import callbacks, desk, events, preview, service
 from outbound.agents.schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    CallbackOut,
+    CallbackRequest,
     CallOut,
     CampaignChoice,
     DispositionRequest,
+    MyCallbackOut,
+    PreviewOut,
     ReasonCreate,
     ReasonOut,
     ReasonUpdate,
+    SkipRequest,
     StateChangeOut,
     StateRequest,
 )
@@ -31,11 +36,13 @@ from outbound.api.deps import (
     get_database,
     now_utc,
 )
-from outbound.api.schemas import MAX_ID, IdPath
+from outbound.api.schemas import MAX_ID, BigIdPath, CampaignRefPath, IdPath
 from outbound.db.engine import Database
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 reasons_router = APIRouter(prefix="/agent-reasons", tags=["agents"])
+# A CRM books and cancels callbacks on a campaign's contact (full paths: /campaigns/...).
+callbacks_router = APIRouter(tags=["callbacks"])
 
 
 # -- the agent's own desk (before /{agent_id}) ------------------------------------------------
@@ -93,6 +100,37 @@ def dispose_my_call(body: DispositionRequest, user: AgentUser, session: DbSessio
     wrap-up. Once per call (409 after)."""
     agent = service.my_agent(session, user, for_update=True)
     return desk.dispose(session, agent, body, user=user, now=now_utc())
+
+
+@router.get("/me/preview", response_model=PreviewOut)
+def my_preview(user: AgentUser, session: DbSession) -> PreviewOut:
+    """Preview mode: the next contact to call, shown before the call (the ready agent is
+    reserved with it; the same contact again until called or skipped). 404 when none of
+    the agent's preview campaigns has a contact due; 409 when the agent is not ready."""
+    agent = service.my_agent(session, user, for_update=True)
+    return preview.show(session, agent, now=now_utc())
+
+
+@router.post("/me/preview/call", response_model=PreviewOut)
+def call_my_preview(user: AgentUser, session: DbSession) -> PreviewOut:
+    """Call the contact shown: the engine dials it for this agent (409 when none is shown)."""
+    agent = service.my_agent(session, user, for_update=True)
+    return preview.call(session, agent, now=now_utc())
+
+
+@router.post("/me/preview/skip", response_model=AgentOut)
+def skip_my_preview(body: SkipRequest, user: AgentUser, session: DbSession) -> AgentOut:
+    """Pass the contact shown with a disposition: its outcome follows the strategy (no call
+    is made; "do not call" lists its numbers); the agent is ready again."""
+    agent = service.my_agent(session, user, for_update=True)
+    return service.describe(preview.skip(session, agent, body, user=user, now=now_utc()))
+
+
+@router.get("/me/callbacks", response_model=list[MyCallbackOut])
+def my_callbacks(user: AgentUser, session: DbSession) -> list[MyCallbackOut]:
+    """The agent's personal callbacks to come, earliest first, each also on the contact's
+    own clock (its number's time zone)."""
+    return callbacks.mine(session, service.my_agent(session, user))
 
 
 @router.get(
@@ -197,3 +235,33 @@ def delete_reason(reason_id: IdPath, _user: Admin, session: DbSession) -> Respon
     """Refused for a system reason and for one an agent is not ready with right now."""
     service.delete_reason(session, service.get_reason(session, reason_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- callbacks booked by a CRM ---------------------------------------------------------------
+CALLBACK_PATH = "/campaigns/{campaign}/contacts/{contact_id}/callback"
+
+
+@callbacks_router.post(CALLBACK_PATH, response_model=CallbackOut)
+def book_callback(
+    campaign: CampaignRefPath,
+    contact_id: BigIdPath,
+    body: CallbackRequest,
+    _user: Supervisor,
+    session: DbSession,
+) -> CallbackOut:
+    """Book (or move) a pending contact's callback: its next attempt is due ``at``; with
+    ``agent_id`` it is personal (that agent, then any after the campaign's grace time, or
+    only that agent as ``callback_after_grace`` says). The DNC list and the calling window
+    still apply when it is dialled. 409 for a contact not pending (closed, or on a call)."""
+    return callbacks.describe(
+        callbacks.schedule(session, campaign, contact_id, body, now=now_utc())
+    )
+
+
+@callbacks_router.delete(CALLBACK_PATH, response_model=CallbackOut)
+def cancel_callback(
+    campaign: CampaignRefPath, contact_id: BigIdPath, _user: Supervisor, session: DbSession
+) -> CallbackOut:
+    """Drop the contact's booked callback: it is due again at once, for any agent (404 when
+    none is booked)."""
+    return callbacks.describe(callbacks.cancel(session, campaign, contact_id, now=now_utc()))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from outbound.agents import service
@@ -47,6 +48,19 @@ def lock_ready(
         .with_for_update(of=Agent, skip_locked=True)
     )
     return [a for a in session.scalars(query) if a.id not in exclude][:limit]
+
+
+def lock_agents(session: Session, agent_ids: Collection[int]) -> list[Agent]:
+    """These agents, locked, if still ready (those another transaction holds are skipped)."""
+    if not agent_ids:
+        return []
+    query = (
+        select(Agent)
+        .where(Agent.id.in_(list(agent_ids)), Agent.state == AgentState.READY)
+        .order_by(Agent.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
 
 
 def reserve(
@@ -112,7 +126,9 @@ def take(session: Session, attempt_id: int, *, now: datetime, reachable: bool = 
     service.change_state(
         session, agent, AgentState.TALKING, reason=None, by=None, by_agent=False, now=now
     )
-    session.execute(update(Attempt).where(Attempt.id == attempt_id).values(agent_id=agent.id))
+    session.execute(
+        update(Attempt).where(Attempt.id == attempt_id).values(agent_id=agent.id, handed_at=now)
+    )
     return agent.sip_address
 
 
@@ -130,6 +146,55 @@ def opt_out(session: Session, attempt_id: int, *, now: datetime) -> None:
         note=f"opt-out key pressed during the abandon message (attempt {attempt_id})",
         now=now,
     )
+
+
+def lock_preview_calls(session: Session, campaign_id: int, *, limit: int) -> list[Any]:
+    """Preview reservations of the campaign whose agent chose to call and that are not
+    dialled yet, locked: (id, contact_id, agent_id, sip_address)."""
+    if limit <= 0:
+        return []
+    query = (
+        select(
+            AgentReservation.id,
+            AgentReservation.contact_id,
+            AgentReservation.agent_id,
+            Agent.sip_address,
+        )
+        .join(Agent, Agent.id == AgentReservation.agent_id)
+        .where(
+            AgentReservation.campaign_id == campaign_id,
+            AgentReservation.contact_id.is_not(None),
+            AgentReservation.dial_requested_at.is_not(None),
+            AgentReservation.worker_id.is_(None),
+        )
+        .order_by(AgentReservation.dial_requested_at, AgentReservation.id)
+        .limit(limit)
+        .with_for_update(of=AgentReservation, skip_locked=True)
+    )
+    return list(session.execute(query))
+
+
+def preview_dialled(
+    session: Session, ids: list[int], *, worker_id: str, now: datetime, lease: timedelta = LEASE
+) -> None:
+    """The previews dialled now: the dialling worker holds (and renews) them."""
+    if ids:
+        session.execute(
+            update(AgentReservation)
+            .where(AgentReservation.id.in_(ids))
+            .values(worker_id=worker_id, lease_until=now + lease)
+        )
+
+
+def give_back_ids(session: Session, ids: list[int], *, now: datetime) -> int:
+    if not ids:
+        return 0
+    rows = list(
+        session.scalars(
+            select(AgentReservation).where(AgentReservation.id.in_(ids)).with_for_update()
+        )
+    )
+    return _give_back(session, rows, now=now)
 
 
 def _give_back(session: Session, rows: list[AgentReservation], *, now: datetime) -> int:
@@ -163,9 +228,11 @@ def give_back_idle(session: Session, *, now: datetime) -> int:
         Attempt.answered_at.is_(None),
         Attempt.ended_at.is_(None),
     )
+    # A preview not dialled yet (the agent looks, or asked for the call) has no call.
+    dialled = or_(AgentReservation.contact_id.is_(None), AgentReservation.worker_id.is_not(None))
     query = (
         select(AgentReservation)
-        .where(~waiting)
+        .where(~waiting, dialled)
         .order_by(AgentReservation.id)
         .limit(1000)
         .with_for_update(skip_locked=True)

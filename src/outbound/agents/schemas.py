@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     WithJsonSchema,
@@ -20,7 +21,8 @@ from pydantic import (
 from outbound.agents.states import AgentState
 from outbound.api.schemas import JSON_INTEGER, MAX_ID, NoNul, Strict, not_null
 from outbound.campaigns.dispositions import Disposition
-from outbound.screenpop.schemas import ScreenPop
+from outbound.contacts.states import ContactState
+from outbound.screenpop.schemas import PopParam, PopPhone, ScreenPop
 
 # sip:user@host or sip:user@host:port (host a name or an IPv4 address), or an extension at
 # the trunk: digits only.
@@ -189,6 +191,11 @@ class DispositionRequest(Strict):
         description="Only with a callback_requested disposition: when the customer asked to be "
         "called again (with its UTC offset); the next attempt is due then",
     )
+    callback_personal: StrictBool = Field(
+        default=True,
+        description="With callback_at: the callback is personal (only this agent gets it until "
+        "the campaign's callback_grace_minutes after it is due); false: any agent",
+    )
 
 
 class CallOut(BaseModel):
@@ -211,3 +218,72 @@ class CallOut(BaseModel):
         "the desk's default for a callback time)"
     )
     screen_pop: ScreenPop
+
+
+class CallbackRequest(Strict):
+    """A callback a CRM books for a pending contact."""
+
+    at: AwareDatetime = Field(
+        description="When to call (with its UTC offset); the contact's next attempt is due then"
+    )
+    agent_id: RefId | None = Field(
+        default=None,
+        description="Personal: only this agent (who must serve the campaign) gets the call "
+        "until the campaign's callback_grace_minutes after it is due; null: any agent",
+    )
+
+
+class CallbackOut(BaseModel):
+    contact_id: int
+    campaign_id: int
+    callback_at: datetime | None = Field(description="The booked time; null once cancelled")
+    agent_id: int | None = Field(description="The agent of a personal callback")
+    state: ContactState
+    next_attempt_at: datetime | None
+
+
+class MyCallbackOut(BaseModel):
+    """One of the agent's personal callbacks to come."""
+
+    contact_id: int
+    campaign_id: int
+    campaign: str
+    crm_contact_id: str | None
+    phone: str
+    callback_at: datetime
+    zone: str = Field(description="The contact's time zone (its number's), else UTC")
+    local_time: str = Field(description="callback_at on the contact's clock: YYYY-MM-DD HH:MM")
+
+
+class SkipRequest(Strict):
+    """Pass the previewed contact: a disposition (its outcome follows the strategy)."""
+
+    disposition: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+        Field(description="A code from the campaign's dispositions"),
+    ]
+    callback_at: AwareDatetime | None = Field(
+        default=None, description="Only with a callback_requested disposition: when to call"
+    )
+
+
+class PreviewOut(BaseModel):
+    """The contact shown to the agent before the call."""
+
+    campaign_id: int
+    campaign: str
+    agent_script: str
+    contact_id: int
+    crm_contact_id: str | None
+    phones: list[PopPhone]
+    params: list[PopParam]
+    number_to_call: str = Field(description="The number the call will dial (E.164)")
+    attempt_number: int = Field(description="The attempt a call would be (1st, 2nd, ...)")
+    last_outcome: str | None
+    callback_at: datetime | None = Field(description="A callback booked for this time")
+    personal: bool = Field(description="The callback is this agent's own")
+    zone: str = Field(description="The number's time zone (else UTC)")
+    dispositions: list[Disposition] = Field(description="What a skip may be recorded as")
+    shown_until: datetime = Field(description="Given back to the others after this")
+    dial_requested_at: datetime | None = Field(description="When the agent chose to call")

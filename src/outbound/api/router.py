@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from outbound.agents.endpoints import callbacks_router as callbacks
 from outbound.agents.endpoints import reasons_router as agent_reasons
 from outbound.agents.endpoints import router as agents
 from outbound.api.schemas import ERROR_RESPONSES
@@ -43,6 +44,7 @@ def build_v1_router() -> APIRouter:
         sms_callbacks,
         agents,
         agent_reasons,
+        callbacks,
         audit,
     )
     for router in routers:

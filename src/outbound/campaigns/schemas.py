@@ -25,7 +25,13 @@ from outbound.amd.schemas import AmdPatch, AmdSettings
 from outbound.api.schemas import JSON_INTEGER, MAX_ID, NoNul, Strict
 from outbound.campaigns.dispositions import DEFAULTS, Disposition, Dispositions
 from outbound.campaigns.rules import CRM_ID_MAX, NAME_MAX, NAME_MIN
-from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
+from outbound.campaigns.types import (
+    AfterWrapUp,
+    CallbackAfterGrace,
+    CampaignType,
+    ContactOrder,
+    DialingMode,
+)
 
 # The service checks names and CRM ids so that it can say what is wrong; the patterns are
 # published in the OpenAPI document for clients.
@@ -132,6 +138,16 @@ WrapUpSeconds = Annotated[
     Field(ge=0, le=3600, description="Longest wrap-up after a call, in seconds"),
     JSON_INTEGER,
 ]
+CallbackGraceMinutes = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=10080,
+        description="Personal callbacks: minutes after the callback is due during which only "
+        "the agent who booked it gets it (0-10080)",
+    ),
+    JSON_INTEGER,
+]
 AbandonMessage = Annotated[
     str,
     StringConstraints(max_length=1024, pattern=r'^[^\s;,<>"\x00]*$'),
@@ -152,6 +168,12 @@ OptOutDigit = Annotated[
 DIALING_MODE_HELP = (
     "fixed (concurrency and rate only), preview or progressive (Agent campaigns: dial only for "
     "ready agents); predictive is reserved and refused for now"
+)
+
+
+AFTER_GRACE_HELP = (
+    "A personal callback whose agent was not ready within the grace time: any_agent (any "
+    "agent of the campaign gets it) or wait (only that agent, whenever ready)"
 )
 
 
@@ -189,6 +211,10 @@ class CampaignCreate(Strict):
     )
     abandon_message: AbandonMessage = ""
     opt_out_digit: OptOutDigit = "9"
+    callback_grace_minutes: CallbackGraceMinutes = 15
+    callback_after_grace: CallbackAfterGrace = Field(
+        default=CallbackAfterGrace.ANY_AGENT, description=AFTER_GRACE_HELP
+    )
 
 
 class CampaignUpdate(Strict):
@@ -221,6 +247,10 @@ class CampaignUpdate(Strict):
     )
     abandon_message: AbandonMessage | None = None
     opt_out_digit: OptOutDigit | None = None
+    callback_grace_minutes: CallbackGraceMinutes | None = None
+    callback_after_grace: CallbackAfterGrace | None = Field(
+        default=None, description=AFTER_GRACE_HELP
+    )
 
 
 class CampaignOut(BaseModel):
@@ -253,5 +283,7 @@ class CampaignOut(BaseModel):
     amd: AmdSettings
     abandon_message: str
     opt_out_digit: str
+    callback_grace_minutes: int
+    callback_after_grace: CallbackAfterGrace
     created_at: datetime
     updated_at: datetime

@@ -36,6 +36,8 @@ SIMPLE_FIELDS = (
     "after_wrap_up",
     "abandon_message",
     "opt_out_digit",
+    "callback_grace_minutes",
+    "callback_after_grace",
 )
 
 

@@ -31,6 +31,13 @@ class AfterWrapUp(StrEnum):
     NOT_READY = "not_ready"
 
 
+class CallbackAfterGrace(StrEnum):
+    """Where a personal callback goes when its agent was not ready within the grace time."""
+
+    ANY_AGENT = "any_agent"
+    WAIT = "wait"  # only ever to the agent who booked it
+
+
 def paced_by_agents(kind: CampaignType, mode: DialingMode) -> bool:
     """Dials only for ready agents: an Agent campaign in preview or progressive mode."""
     return kind is CampaignType.AGENT and mode in (DialingMode.PREVIEW, DialingMode.PROGRESSIVE)

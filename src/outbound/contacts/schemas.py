@@ -113,6 +113,8 @@ class ContactOut(BaseModel):
     attempt_count: int
     last_outcome: str | None
     closed_at: datetime | None
+    callback_at: datetime | None = Field(description="A callback booked for this time")
+    callback_agent_id: int | None = Field(description="The agent of a personal callback")
     created_at: datetime
     updated_at: datetime
 

@@ -97,6 +97,10 @@ class _Chunk:
     # goes to once its reservation exists (contact id -> reservation id, SIP address).
     agents: list[_Reserved] = field(default_factory=list)
     reserved_for: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Preview: the reservations whose contact the agent chose to call (contact id ->
+    # reservation), and those whose contact cannot be called after all.
+    previews: dict[int, Any] = field(default_factory=dict)
+    dropped: list[Any] = field(default_factory=list)
 
     def room(self, rt: CampaignRuntime) -> int:
         """How many more of this campaign's attempts its channels take."""
@@ -213,6 +217,8 @@ def _visit(
     chunk.gates[rt.id] = (campaign.in_flight, tokens)
     if rt.reserves_agents:
         return _visit_progressive(session, rt, chunk, now=now, room=room)
+    if rt.previews:
+        return _visit_preview(session, rt, chunk, now=now, room=room)
     if rt.agent_paced:
         ready = chunk.ready.get(rt.id, 0)
         lines = agent_lines(
@@ -237,8 +243,14 @@ def _visit_progressive(
     if room == 0:
         return "capacity" if chunk.gates[rt.id][0] >= rt.max_concurrent else "pacing"
     taken = {r.agent.id for r in chunk.agents}
+    personal = _personal(session, rt, chunk, now=now, room=room, taken=taken)
+    room -= personal
+    if room <= 0:
+        return None
     locked = reservations.lock_ready(session, rt.id, limit=room, exclude=taken)
     if not locked:
+        if personal:
+            return None
         return "no_agent_ready" if chunk.ready.get(rt.id, 0) == 0 else "agents_busy"
     lines = reservation_lines(len(locked), rt.lines_per_agent)
     before = len(chunk.chosen)
@@ -250,6 +262,58 @@ def _visit_progressive(
         if mine:
             chunk.agents.append(_Reserved(agent, rt.id, tuple(mine)))
     return None
+
+
+def _visit_preview(
+    session: Session, rt: CampaignRuntime, chunk: _Chunk, *, now: datetime, room: int
+) -> str | None:
+    """Preview: dial the contacts agents chose to call (their reservations name them)."""
+    asked = reservations.lock_preview_calls(session, rt.id, limit=room)
+    if not asked:
+        if room == 0:
+            return "capacity" if chunk.gates[rt.id][0] >= rt.max_concurrent else "pacing"
+        return "no_agent_ready" if chunk.ready.get(rt.id, 0) == 0 and not asked else None
+    rows = {row.id: row for row in store.claim_ids(session, [r.contact_id for r in asked])}
+    for held in asked:
+        contact = rows.get(held.contact_id)
+        before = len(chunk.chosen)
+        if contact is not None:
+            _screen(rt, [contact], chunk, now=now)
+        if len(chunk.chosen) > before:
+            chunk.previews[held.contact_id] = held
+        else:  # closed meanwhile, or outside its window now: the agent is given back
+            chunk.dropped.append(held)
+    return None
+
+
+def _personal(
+    session: Session,
+    rt: CampaignRuntime,
+    chunk: _Chunk,
+    *,
+    now: datetime,
+    room: int,
+    taken: set[int],
+) -> int:
+    """Due personal callbacks whose agent is ready: that agent is locked and reserved for
+    that one contact (one line: the customer asked for this agent). ``taken`` grows by the
+    agents reserved; returns how many contacts were chosen."""
+    quoted = any(step.channel is Channel.SMS for step in rt.plan.attempts)
+    pairs = store.claim_personal(session, rt.id, now=now, limit=room, quoted=quoted)
+    first: dict[int, AnyRow] = {}
+    for agent_id, contact in pairs:  # earliest first: one callback per agent per round
+        if agent_id not in taken:
+            first.setdefault(agent_id, contact)
+    agents = reservations.lock_agents(session, list(first))
+    chosen = 0
+    for agent in agents:
+        before = len(chunk.chosen)
+        _screen(rt, [first[agent.id]], chunk, now=now)
+        if len(chunk.chosen) > before:
+            chunk.agents.append(_Reserved(agent, rt.id, (first[agent.id].id,)))
+            taken.add(agent.id)
+            chosen += 1
+    return chosen
 
 
 def _claim(
@@ -266,6 +330,7 @@ def _claim(
         limit=limit,
         quoted=quoted,
         skip=skip,
+        held_until=rt.held_until(now),
     )
     second = store.claim_due(
         session,
@@ -276,6 +341,7 @@ def _claim(
         limit=limit - len(first),
         quoted=quoted,
         skip=skip,
+        held_until=rt.held_until(now),
     )
     return first + second
 
@@ -317,6 +383,19 @@ def _dnc_gate(session: Session, chunk: _Chunk, *, now: datetime) -> None:
 def _reserve(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -> None:
     """Reserve each locked agent that still has a contact to call after the DNC gate."""
     going = {go.contact.id for _, go in chunk.going}
+    gone = list(chunk.dropped)
+    for contact_id, preview in chunk.previews.items():
+        if contact_id in going:
+            chunk.reserved_for[contact_id] = (preview.id, preview.sip_address)
+        else:
+            gone.append(preview)  # on a DNC list: closed at the gate
+    reservations.preview_dialled(
+        session,
+        [chunk.previews[c].id for c in going if c in chunk.previews],
+        worker_id=worker_id,
+        now=now,
+    )
+    reservations.give_back_ids(session, [g.id for g in gone], now=now)
     for held in chunk.agents:
         mine = [c for c in held.contacts if c in going]
         if not mine:
@@ -332,6 +411,14 @@ def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -
     """The attempts, the contacts sent or closed, the campaigns' gates: all before commit."""
     store.update_contacts(session, chunk.changes)
     _reserve(session, chunk, worker_id=worker_id, now=now)
+    # Booked callbacks being dialled now are done with (personal or not).
+    booked = [
+        {"id": go.contact.id, "callback_at": None, "callback_agent_id": None}
+        for _, go in chunk.going
+        if go.contact.callback_at is not None
+    ]
+    if booked:
+        store.update_contacts(session, booked)
     reserved = (
         {"reservation_id": None} if chunk.reserved_for else {}
     )  # the column only when some attempt has one: one shape for every row

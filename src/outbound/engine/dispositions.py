@@ -49,6 +49,7 @@ def record_disposition(
     do_not_call: bool,
     form_values: dict[str, Any],
     callback_at: datetime | None,
+    callback_agent_id: int | None = None,
     now: datetime,
 ) -> Disposed:
     """Record the disposition on the (locked) attempt and let the strategy apply it."""
@@ -79,6 +80,11 @@ def record_disposition(
         else:
             decision = _decide(session, attempt, contact.attempt_count, outcome, callback_at, now)
             apply_decision(session, contact, decision, outcome=outcome, number=None, now=now)
+            booked = callback_at is not None and contact.state is ContactState.PENDING
+            # The callback as booked: personal when an agent is named (the dispatcher
+            # keeps it for that agent through the campaign's grace time).
+            contact.callback_at = contact.next_attempt_at if booked else None
+            contact.callback_agent_id = callback_agent_id if booked else None
         contact.updated_at = now
         moved = contact.state
     session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,11 +16,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from outbound.amd.schemas import AmdSettings
 from outbound.amd.schemas import stored as stored_amd
-from outbound.campaigns.types import CampaignType, ContactOrder, DialingMode, paced_by_agents
+from outbound.campaigns.types import (
+    CallbackAfterGrace,
+    CampaignType,
+    ContactOrder,
+    DialingMode,
+    paced_by_agents,
+)
 from outbound.engine.decisions import Plan, PlanAttempt
 from outbound.models import Campaign, Schedule, Strategy, StrategyAttempt
 from outbound.schedules.calendar import Calendar
 from outbound.strategies.service import current_rules
+
+# Before every due time: personal callbacks held "until" it are held for good.
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,20 @@ class CampaignRuntime:
     opt_out_digit: str = ""
     # Answering-machine detection settings when the campaign has it on (voice calls).
     amd: AmdSettings | None = field(default=None, hash=False, compare=False)
+    callback_grace: timedelta = timedelta(minutes=15)
+    callback_wait: bool = False  # a personal callback waits for its agent after the grace
+
+    @property
+    def previews(self) -> bool:
+        """Preview: dials only the contacts agents chose to call."""
+        return self.agent_paced and self.dialing_mode is DialingMode.PREVIEW
+
+    def held_until(self, now: datetime) -> datetime | None:
+        """Personal callbacks due after this are left to their agent; None: none is held
+        (a campaign that reserves no agent has no personal callbacks)."""
+        if not self.agent_paced:
+            return None
+        return EVER if self.callback_wait else now - self.callback_grace
 
     @property
     def agent_paced(self) -> bool:
@@ -134,6 +158,8 @@ def load_running(
             abandon_message=c.abandon_message,
             opt_out_digit=c.opt_out_digit,
             amd=_amd_of(c.amd),
+            callback_grace=timedelta(minutes=c.callback_grace_minutes),
+            callback_wait=c.callback_after_grace is CallbackAfterGrace.WAIT,
         )
         for c in campaigns
     ]

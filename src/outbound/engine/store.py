@@ -15,9 +15,10 @@ from sqlalchemy import ColumnElement, Row, Select, Table, any_, bindparam, func,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from outbound.agents.states import AgentState
 from outbound.contacts.states import ContactState
 from outbound.engine import bulk
-from outbound.models import Attempt, Campaign, Contact
+from outbound.models import Agent, Attempt, Campaign, Contact, agent_campaigns
 from outbound.models._columns import utcnow
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -32,6 +33,7 @@ CLAIMED: tuple[InstrumentedAttribute[Any], ...] = (
     Contact.next_position,
     Contact.attempt_count,
     *(getattr(Contact, f"phone{i}_e164") for i in range(1, 6)),
+    Contact.callback_at,  # a booked callback: cleared as it is dialled
 )
 PHONES = slice(3, 8)  # a claimed row's phone1_e164 … phone5_e164
 QUOTED: tuple[InstrumentedAttribute[Any], ...] = (
@@ -142,7 +144,7 @@ def with_due_contacts(session: Session, campaign_ids: Sequence[int], now: dateti
 
 @cache
 def _claim_query(
-    *, fresh: bool, newest_first: bool, quoted: bool, skipping: bool
+    *, fresh: bool, newest_first: bool, quoted: bool, skipping: bool, holding: bool
 ) -> Select[*tuple[Any, ...]]:
     """Built once per order: the claim runs for every campaign of every round."""
     query = select(*CLAIMED, *(QUOTED if quoted else ())).where(
@@ -152,6 +154,11 @@ def _claim_query(
     )
     if skipping:
         query = query.where(Contact.next_position.not_in(bindparam("skip", expanding=True)))
+    if holding:
+        query = query.where(
+            (Contact.callback_agent_id.is_(None))
+            | (Contact.next_attempt_at <= bindparam("held_until"))
+        )
     if fresh:
         seq = Contact.import_seq.desc() if newest_first else Contact.import_seq.asc()
         query = query.where(Contact.attempt_count == 0).order_by(seq)
@@ -163,7 +170,9 @@ def _claim_query(
 
 
 @cache
-def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool, skipping: bool) -> str:
+def _claim_sql(
+    *, fresh: bool, newest_first: bool, quoted: bool, skipping: bool, holding: bool
+) -> str:
     """``_claim_query`` for PostgreSQL, written out."""
     columns = ", ".join(c.key for c in (*CLAIMED, *(QUOTED if quoted else ())))
     if fresh:
@@ -172,6 +181,8 @@ def _claim_sql(*, fresh: bool, newest_first: bool, quoted: bool, skipping: bool)
         which, order = "attempt_count > 0", "next_attempt_at, import_seq"
     if skipping:
         which += " AND next_position <> ALL(%(skip)s)"
+    if holding:
+        which += " AND (callback_agent_id IS NULL OR next_attempt_at <= %(held_until)s)"
     return (
         f"SELECT {columns} FROM contacts "  # noqa: S608 (names from the model, no input)
         "WHERE campaign_id = %(campaign_id)s AND state = 'pending' "
@@ -210,19 +221,71 @@ def claim_due(
     limit: int,
     quoted: bool = True,
     skip: Collection[int] = (),
+    held_until: datetime | None = None,
 ) -> list[AnyRow]:
     """Due pending contacts, locked (others' locked rows skipped), in the campaign's order;
     ``quoted`` adds what an SMS template may quote; contacts whose next position is in
-    ``skip`` (their channel takes nothing now) are left alone."""
+    ``skip`` (their channel takes nothing now) are left alone. ``held_until``: personal
+    callbacks due after it are left to their agent (``claim_personal``)."""
     if limit <= 0:
         return []
-    order = {"fresh": fresh, "newest_first": newest_first, "quoted": quoted, "skipping": bool(skip)}
+    order = {
+        "fresh": fresh,
+        "newest_first": newest_first,
+        "quoted": quoted,
+        "skipping": bool(skip),
+        "holding": held_until is not None,
+    }
     params: dict[str, Any] = {"campaign_id": campaign_id, "now": now, "limit": limit}
     if skip:
         params["skip"] = sorted(skip)
+    if held_until is not None:
+        params["held_until"] = held_until
     if bulk.is_postgres(session):
         return bulk.run(session, _claim_sql(**order), params, named=True)
     return list(session.execute(_claim_query(**order), params))
+
+
+def claim_ids(session: Session, contact_ids: Sequence[int]) -> list[AnyRow]:
+    """These contacts if still pending, locked (preview: the ones agents chose to call)."""
+    if not contact_ids:
+        return []
+    query = (
+        select(*CLAIMED, *QUOTED)
+        .where(Contact.id.in_(list(contact_ids)), Contact.state == ContactState.PENDING)
+        .order_by(Contact.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(query))
+
+
+def claim_personal(
+    session: Session, campaign_id: int, *, now: datetime, limit: int, quoted: bool = True
+) -> list[tuple[int, AnyRow]]:
+    """Due personal callbacks of the campaign whose agent is ready and works the campaign
+    now, earliest first, locked (others' locked rows skipped): (agent id, contact row)."""
+    if limit <= 0:
+        return []
+    query = (
+        select(*CLAIMED, *(QUOTED if quoted else ()), Contact.callback_agent_id)
+        .join(Agent, Agent.id == Contact.callback_agent_id)
+        .join(
+            agent_campaigns,
+            (agent_campaigns.c.agent_id == Agent.id)
+            & (agent_campaigns.c.campaign_id == Contact.campaign_id),
+        )
+        .where(
+            Contact.campaign_id == campaign_id,
+            Contact.state == ContactState.PENDING,
+            Contact.next_attempt_at <= now,
+            Agent.state == AgentState.READY,
+            agent_campaigns.c.active.is_(True),
+        )
+        .order_by(Contact.next_attempt_at, Contact.id)
+        .limit(limit)
+        .with_for_update(of=Contact, skip_locked=True)
+    )
+    return [(int(row.callback_agent_id), row) for row in session.execute(query)]
 
 
 RETURNED_BY_END = ("id", "contact_id", "campaign_id", "strategy_position", "phone_number")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.db.base import Base, UTCDateTime
@@ -31,3 +31,9 @@ class AgentReservation(Base):
     worker_id: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Preview: the contact the agent is shown (held from every other agent while the row
+    # lives), and when the agent chose to call it (the dispatcher dials it then).
+    contact_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
+    )
+    dial_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

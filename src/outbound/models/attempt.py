@@ -64,4 +64,7 @@ class Attempt(Base):
     # answer to the verdict) and the verdict (HUMAN, MACHINE, NOTSURE).
     amd_ms: Mapped[int | None] = mapped_column(Integer)
     amd_verdict: Mapped[str | None] = mapped_column(String(8))
+    # When the answered customer was handed to the agent (the speed of connection after the
+    # answer is handed_at - answered_at).
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -10,7 +10,13 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outbound.campaigns.dispositions import default_list as default_dispositions
-from outbound.campaigns.types import AfterWrapUp, CampaignType, ContactOrder, DialingMode
+from outbound.campaigns.types import (
+    AfterWrapUp,
+    CallbackAfterGrace,
+    CampaignType,
+    ContactOrder,
+    DialingMode,
+)
 from outbound.db.base import Base, UTCDateTime
 from outbound.models._columns import Timestamps, enum_column
 
@@ -73,3 +79,11 @@ class Campaign(Timestamps, Base):
     # dialer's default), and the key that puts the number on the DNC list meanwhile.
     abandon_message: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     opt_out_digit: Mapped[str] = mapped_column(String(1), default="9", server_default="9")
+    # Personal callbacks: only the booking agent gets one until this long after it is due;
+    # then any agent of the campaign, or it waits for that agent (callback_after_grace).
+    callback_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    callback_after_grace: Mapped[CallbackAfterGrace] = mapped_column(
+        enum_column(CallbackAfterGrace, 12),
+        default=CallbackAfterGrace.ANY_AGENT,
+        server_default="any_agent",
+    )

@@ -95,3 +95,10 @@ class Contact(Timestamps, Base):
     # The attempt whose result the contact waits for; a result for any other is stale.
     last_attempt_id: Mapped[int | None] = mapped_column(BigInteger)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A callback booked (by an agent's disposition or a CRM) for this time; with an agent it
+    # is personal: only that agent gets it until the campaign's grace time has passed.
+    # Both are cleared when the callback is dialled or cancelled.
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    callback_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )

@@ -40,6 +40,32 @@ class AbandonRate:
         return round(self.abandons / self.live_answers, 4) if self.live_answers else None
 
 
+@dataclass(frozen=True)
+class ConnectionSpeed:
+    handed: int  # answered customers handed to an agent
+    average_seconds: float | None  # from the answer to the hand-over
+
+
+def connection_speed(
+    session: Session, campaign_id: int, *, since: datetime | None
+) -> ConnectionSpeed:
+    """The average time from a customer's answer to its hand-over to an agent, over the
+    calls handed over at or after ``since`` (all when None)."""
+    query = select(Attempt.answered_at, Attempt.handed_at).where(
+        Attempt.campaign_id == campaign_id,
+        Attempt.handed_at.is_not(None),
+        Attempt.answered_at.is_not(None),
+    )
+    if since is not None:
+        query = query.where(Attempt.handed_at >= since)
+    gaps = [
+        max(0.0, (h - a).total_seconds())
+        for a, h in session.execute(query)
+        if a is not None and h is not None
+    ]
+    return ConnectionSpeed(len(gaps), round(sum(gaps) / len(gaps), 3) if gaps else None)
+
+
 def abandon_rates(session: Session, campaign_id: int, *, now: datetime) -> list[AbandonRate]:
     answered = func.coalesce(Attempt.answered_at, Attempt.ended_at)
     rates = []

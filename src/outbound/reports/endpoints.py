@@ -6,15 +6,19 @@ it would shadow a campaign named "status".
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from outbound.api.deps import DbSession, Viewer, now_utc
+from outbound.api.deps import DbSession, Supervisor, Viewer, now_utc
 from outbound.api.schemas import BigIdPath, CampaignRefPath
 from outbound.contacts.schemas import AttemptOut
 from outbound.reports import service
+from outbound.reports.agents import agent_report, agents_out
 from outbound.reports.schemas import (
+    AgentReportQuery,
+    AgentsReportOut,
     ReportOut,
     ReportQuery,
     StatusOut,
@@ -84,3 +88,16 @@ def campaign_timeline(
 def contact_attempts(contact_id: BigIdPath, _user: Viewer, session: DbSession) -> list[AttemptOut]:
     """A contact's attempts, first to last, with their outcomes."""
     return [AttemptOut.model_validate(a) for a in service.contact_attempts(session, contact_id)]
+
+
+@router.get("/reports/agents", response_model=AgentsReportOut)
+def agents_report(
+    params: Annotated[AgentReportQuery, Query()], _user: Supervisor, session: DbSession
+) -> AgentsReportOut:
+    """Per agent over [since, until): calls handled, talk, wrap-up, ready, not-ready,
+    reserved and logged-in time (seconds), and occupancy = (talk + wrap-up) / logged-in
+    time; computed from the agents' state history. A period that ends before it starts is
+    empty (all zero)."""
+    until = params.until or now_utc()
+    since = params.since or until - timedelta(hours=24)
+    return agents_out(agent_report(session, since=since, until=until), since, until)

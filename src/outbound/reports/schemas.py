@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from outbound.api.schemas import Strict
 from outbound.contacts.states import LABELS
@@ -114,6 +116,11 @@ class ReportOut(BaseModel):
         description="Abandoned customers (answered, no agent free) / live answers over the "
         "last 1h, 24h and 30d (whatever `since` says)"
     )
+    handed_to_agents: int = Field(description="Answered customers handed to an agent (since)")
+    average_speed_of_connection: float | None = Field(
+        description="Seconds from a customer's answer to its hand-over to the agent, on "
+        "average (since); null before any hand-over"
+    )
     machines: MachinesOut = Field(
         description="Answering machines, and the estimate of people taken for machines "
         "(read with the abandon rates)"
@@ -148,6 +155,8 @@ class ReportOut(BaseModel):
                 humans_as_machine_rate=report.machines.humans_as_machine_rate,
                 rate_basis=report.machines.rate_basis,
             ),
+            handed_to_agents=report.connection.handed,
+            average_speed_of_connection=report.connection.average_seconds,
         )
 
 
@@ -161,3 +170,42 @@ class TimelineBucketOut(BaseModel):
         return cls(
             start=bucket.start, outcomes=bucket.outcomes, total=sum(bucket.outcomes.values())
         )
+
+
+def _written_date_time(value: object) -> object:
+    """An instant written as RFC 3339 (``2026-12-07T09:00:00Z``), never a bare number
+    (which pydantic would read as seconds since 1970)."""
+    if not isinstance(value, str) or not re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("give a date-time with its zone, e.g. 2026-12-07T09:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_date_time)]
+
+
+class AgentReportQuery(Strict):
+    since: Instant | None = Field(
+        None, description="Start of the period (with a zone); default: 24 hours before until"
+    )
+    until: Instant | None = Field(None, description="End (exclusive); default: now")
+
+
+class AgentReportOut(BaseModel):
+    agent_id: int
+    username: str
+    calls_handled: int = Field(description="Calls the agent took (moves into talking)")
+    talk_seconds: float
+    wrap_up_seconds: float
+    ready_seconds: float
+    not_ready_seconds: float
+    reserved_seconds: float
+    logged_in_seconds: float = Field(description="Time in any state but logged out")
+    occupancy: float | None = Field(
+        description="(talk + wrap-up) / logged-in time, 0-1; null when never logged in"
+    )
+
+
+class AgentsReportOut(BaseModel):
+    since: datetime
+    until: datetime
+    agents: list[AgentReportOut]

@@ -20,7 +20,12 @@ from outbound.engine.runtime import calendar_of
 from outbound.errors import Invalid
 from outbound.models import Attempt, Campaign, Schedule
 from outbound.reports import idle, repository, timeline
-from outbound.reports.abandons import AbandonRate, abandon_rates
+from outbound.reports.abandons import (
+    AbandonRate,
+    ConnectionSpeed,
+    abandon_rates,
+    connection_speed,
+)
 from outbound.reports.machines import Machines, machines
 from outbound.reports.repository import IN_PROGRESS, NO_RESULT
 from outbound.reports.timeline import Bucket
@@ -56,6 +61,7 @@ class Report:
     in_flight: int
     abandon_rates: list[AbandonRate]
     machines: Machines
+    connection: ConnectionSpeed
 
     @property
     def attempts_total(self) -> int:
@@ -182,6 +188,7 @@ def campaign_report(session: Session, ref: str, *, since: datetime | None, now: 
         in_flight=campaign.in_flight,
         abandon_rates=abandon_rates(session, campaign.id, now=now),
         machines=machines(session, campaign, since=since, until=now),
+        connection=connection_speed(session, campaign.id, since=since),
     )
 
 

@@ -3,6 +3,7 @@ create and edit agents (user, SIP address, campaigns) and keep the not-ready rea
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from outbound.api.schemas import IdPath
 from outbound.campaigns import service as campaigns
 from outbound.campaigns.types import CampaignType
 from outbound.models import Agent
+from outbound.reports.agents import agent_report, agents_out
 from outbound.users import service as users
 from outbound.users.roles import may_act_as_agent
 from outbound.web import forms
@@ -51,6 +53,39 @@ def _rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
+def _report(session: Session) -> dict[str, Any]:
+    """The last 24 hours per agent (GET /reports/agents) and its chart's data."""
+    until = now_utc()
+    since = until - timedelta(hours=24)
+    report = agents_out(agent_report(session, since=since, until=until), since, until)
+    series = (
+        ("Talk", "talk_seconds", "#2563eb"),
+        ("Wrap-up", "wrap_up_seconds", "#7c3aed"),
+        ("Ready", "ready_seconds", "#16a34a"),
+        ("Reserved", "reserved_seconds", "#0891b2"),
+        ("Not ready", "not_ready_seconds", "#d97706"),
+    )
+    chart = {
+        "agents": {
+            "labels": [a.username for a in report.agents],
+            "datasets": [
+                {
+                    "label": label,
+                    "data": [round(getattr(a, key) / 60, 1) for a in report.agents],
+                    "colour": colour,
+                }
+                for label, key, colour in series
+            ],
+        }
+    }
+    return {"report": report, "report_chart": chart, "hms": _hms}
+
+
+def _hms(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
 def _page(request: Request, session: Session, **extra: Any) -> Response:
     status_code = extra.pop("status_code", 200)
     context: dict[str, Any] = {
@@ -59,6 +94,7 @@ def _page(request: Request, session: Session, **extra: Any) -> Response:
         "reason_form": forms.FormState.initial(prefix="reason"),
         "done": DONE.get(request.query_params.get("done", "")),
         "poll": POLL_SECONDS,
+        **_report(session),
         **extra,
     }
     return render(request, "agents/list.html", context, status_code=status_code)

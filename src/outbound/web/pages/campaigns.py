@@ -46,6 +46,10 @@ UPDATE_FIELDS: dict[str, forms.Converter] = {
     "lines_per_agent": forms.decimal,
     "wrap_up_seconds": forms.integer,
     "after_wrap_up": forms.choice,
+    "abandon_message": forms.text,
+    "opt_out_digit": forms.text,
+    "callback_grace_minutes": forms.integer,
+    "callback_after_grace": forms.choice,
     "dispositions": lambda raw: dispositions.from_text(raw or ""),
 }
 CREATE_FIELDS: dict[str, forms.Converter] = {"type": forms.choice, **UPDATE_FIELDS}
@@ -65,15 +69,20 @@ NEW_DEFAULTS = {
     "lines_per_agent": 1.0,
     "wrap_up_seconds": 60,
     "after_wrap_up": "ready",
+    "abandon_message": "",
+    "opt_out_digit": "9",
+    "callback_grace_minutes": 15,
+    "callback_after_grace": "any_agent",
     "dispositions": dispositions.to_text(dispositions.default_list()),
 }
 DIALING_MODES = [
     ("fixed", "Fixed: concurrency and rate only"),
-    ("preview", "Preview: only while agents are ready"),
+    ("preview", "Preview: the agent sees each contact first"),
     ("progressive", "Progressive: lines per ready agent"),
     ("predictive", "Predictive (not available yet)"),
 ]
 AFTER_WRAP_UP = [("ready", "Ready"), ("not_ready", "Not ready")]
+AFTER_GRACE = [("any_agent", "Any agent of the campaign"), ("wait", "Wait for that agent")]
 # Answering-machine detection: its inputs are named amd.<field> and sent as one object.
 AMD_FIELDS: dict[str, forms.Converter] = {
     "amd.enabled": forms.checkbox,
@@ -142,6 +151,7 @@ def _choices(session: Session) -> dict[str, Any]:
         "type_labels": {t.value: label for t, label in TYPE_LABELS.items()},
         "dialing_modes": DIALING_MODES,
         "after_wrap_up_choices": AFTER_WRAP_UP,
+        "after_grace_choices": AFTER_GRACE,
         "amd_treatments": AMD_TREATMENTS,
         "amd_notsure": AMD_NOTSURE,
         "amd_params": _amd_params(),

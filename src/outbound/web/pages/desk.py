@@ -18,11 +18,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from outbound.agents import desk, service
-from outbound.agents.schemas import DispositionRequest, StateRequest
+from outbound.agents import callbacks, desk, preview, service
+from outbound.agents.schemas import DispositionRequest, SkipRequest, StateRequest
 from outbound.agents.wrapup import FormProblem, check_form
 from outbound.api.deps import DbSession, now_utc
 from outbound.campaigns.dispositions import DispositionOutcome
+from outbound.campaigns.types import DialingMode
 from outbound.errors import Conflict, Invalid, NotFound
 from outbound.models import Agent, User
 from outbound.web import forms
@@ -53,6 +54,8 @@ def _key(session: Session, agent: Agent) -> str:
         call.disposition if call else None,
         tuple(service.active_campaign_ids(agent)),
         tuple(c.id for c in agent.campaigns),
+        tuple((c.contact_id, c.callback_at) for c in callbacks.mine(session, agent)),
+        _previewing(session, agent),
     )
     return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[:16]
 
@@ -76,11 +79,28 @@ def _desk(
             "campaigns": agent.campaigns,
             "active": set(service.active_campaign_ids(agent)),
             "call": desk.describe_call(session, agent, call) if call else None,
+            "callbacks": callbacks.mine(session, agent),
+            "preview": _preview_of(session, agent),
+            "previews": _has_preview_campaign(agent),
             "poll": POLL_SECONDS,
             "local_time": _local_time,
         }
     template = "agents/_desk.html" if fragment else "agents/desk.html"
     return render(request, template, context, status_code=status_code)
+
+
+def _previewing(session: Session, agent: Agent) -> tuple[int | None, bool] | None:
+    row = preview.mine(session, agent)
+    return (row.contact_id, row.dial_requested_at is not None) if row is not None else None
+
+
+def _preview_of(session: Session, agent: Agent) -> Any:
+    row = preview.mine(session, agent)
+    return preview.describe(session, row) if row is not None else None
+
+
+def _has_preview_campaign(agent: Agent) -> bool:
+    return any(c.dialing_mode is DialingMode.PREVIEW for c in agent.campaigns)
 
 
 def _after(request: Request, session: Session, agent: Agent, form: forms.FormState) -> Response:
@@ -212,6 +232,45 @@ def dispose(request: Request, caller: AgentPost, data: Form, session: DbSession)
             except (Invalid, Conflict, NotFound) as exc:
                 session.rollback()
                 form.refuse(exc)
+    return _after(request, session, _agent_or_404(session, caller), form)
+
+
+@router.post("/agent/preview")
+def show_preview(request: Request, caller: AgentPost, session: DbSession) -> Response:
+    """The next contact of the agent's preview campaigns, shown before the call."""
+    agent = _agent_or_404(session, caller)
+    form = forms.FormState()
+    with form.catching(session):
+        preview.show(session, agent, now=now_utc())
+    return _after(request, session, _agent_or_404(session, caller), form)
+
+
+@router.post("/agent/preview/call")
+def call_preview(request: Request, caller: AgentPost, session: DbSession) -> Response:
+    agent = _agent_or_404(session, caller)
+    form = forms.FormState()
+    with form.catching(session):
+        preview.call(session, agent, now=now_utc())
+    return _after(request, session, _agent_or_404(session, caller), form)
+
+
+@router.post("/agent/preview/skip")
+def skip_preview(request: Request, caller: AgentPost, data: Form, session: DbSession) -> Response:
+    agent = _agent_or_404(session, caller)
+    user = session.get(User, caller.user.id)
+    assert user is not None
+    form = forms.FormState(values={k: v for k, v in data.multi_items() if isinstance(v, str)})
+    code = data.get("disposition")
+    if not isinstance(code, str) or not code:
+        form.add("disposition", "choose why the contact is skipped")
+    else:
+        try:
+            body = SkipRequest(disposition=code)
+        except ValueError:
+            form.add("disposition", "choose one of the dispositions listed")
+        else:
+            with form.catching(session):
+                preview.skip(session, agent, body, user=user, now=now_utc())
     return _after(request, session, _agent_or_404(session, caller), form)
 
 

@@ -1,10 +1,26 @@
-// Draws the campaign page's charts from the JSON island #chart-data, and again each time
+// Draws the campaign page's (and the agents page's) charts from the JSON island #chart-data, and again each time
 // htmx swaps in fresh figures. No inline scripts: the pages' CSP allows only files from here.
 (function () {
   "use strict";
   var charts = {};
 
   function draw(kind, canvas, data) {
+    if (kind === "agents") {
+      return {
+        type: "bar",
+        data: {
+          labels: data.agents.labels,
+          datasets: data.agents.datasets.map(function (d) {
+            return { label: d.label, data: d.data, backgroundColor: d.colour, stack: "t" };
+          }),
+        },
+        options: {
+          indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+          scales: { x: { stacked: true, beginAtZero: true }, y: { stacked: true } },
+          plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+        },
+      };
+    }
     if (kind === "timeline") {
       return {
         type: "bar",
