@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -37,6 +38,7 @@ class CampaignRuntime:
     contact_local: bool
     dialing_mode: DialingMode = DialingMode.FIXED
     lines_per_agent: float = 1.0
+    started_at: datetime | None = None
 
     @property
     def agent_paced(self) -> bool:
@@ -119,6 +121,7 @@ def load_running(
             contact_local=schedules[c.schedule_id].contact_local_time,
             dialing_mode=c.dialing_mode,
             lines_per_agent=c.lines_per_agent,
+            started_at=c.started_at,
         )
         for c in campaigns
     ]

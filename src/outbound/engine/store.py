@@ -32,6 +32,7 @@ CLAIMED: tuple[InstrumentedAttribute[Any], ...] = (
     Contact.next_position,
     Contact.attempt_count,
     *(getattr(Contact, f"phone{i}_e164") for i in range(1, 6)),
+    Contact.next_attempt_at,  # for the dispatch delay (metrics)
 )
 PHONES = slice(3, 8)  # a claimed row's phone1_e164 … phone5_e164
 QUOTED: tuple[InstrumentedAttribute[Any], ...] = (
