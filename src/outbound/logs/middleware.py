@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outbound.logs import context
@@ -38,11 +38,8 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
-                ]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)[HEADER] = request_id  # in place, as Starlette does
             await send(message)
 
         token = context.REQUEST_ID.set(request_id)
