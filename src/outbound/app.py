@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client.registry import CollectorRegistry
 
 from outbound import __version__
 from outbound.api.errors import install_error_handlers
@@ -22,6 +23,11 @@ from outbound.health.endpoints import router as health_router
 from outbound.health.supervisor import PartStatus, Supervised, off, within
 from outbound.imports.folder import FolderWatcher
 from outbound.imports.runner import ImportRunner
+from outbound.logs.middleware import RequestContext
+from outbound.metrics.database import DatabaseCollector
+from outbound.metrics.endpoints import registries_of
+from outbound.metrics.endpoints import router as metrics_router
+from outbound.metrics.exposition import MetricsListener
 from outbound.web.router import install_web
 from outbound.webhooks.deliverer import Deliverer
 
@@ -82,9 +88,18 @@ def _lifespan(
             reports |= {name: off(name) for name in ("import_worker", "folder_watcher")}
         for part in parts:
             part.start()
+        listener = None
+        if config.metrics_listen:  # the same metrics on an address of their own
+            token = config.metrics_token.get_secret_value() if config.metrics_token else None
+            metrics = [*registries_of(app)]
+            listener = MetricsListener(
+                config.metrics_listen, token=token, registries=lambda: metrics
+            ).start()
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             for part in reversed(parts):
                 part.stop()
 
@@ -105,12 +120,23 @@ def create_app(
     )
     app.state.config = config
     app.state.db = database
+    app.state.metrics_registry = CollectorRegistry(auto_describe=False)
+    app.state.metrics_registry.register(
+        DatabaseCollector(
+            database,
+            clock=clock,
+            silent_worker=timedelta(seconds=config.worker_silent_seconds),
+            min_interval=config.metrics_cache_seconds,
+        )
+    )
     install_error_handlers(app)
     app.add_middleware(BodyGate)  # the token and the size, before any body is read
     # Outermost: a method the path lacks is 405 before any route (or token) is looked at.
     app.add_middleware(MethodGate, api=app)
+    app.add_middleware(RequestContext)  # a request id and a log line for every request
     app.include_router(build_v1_router())
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     install_web(app)  # the web UI at /, after the API's error handlers (it wraps them)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from outbound.campaigns.repository import get_by_name_or_ref
 from outbound.config import Config
 from outbound.db.engine import Database
+from outbound.logs.setup import configure as configure_logs
 from outbound.models import ImportJob
 from outbound.users.roles import Role
 
@@ -63,29 +64,47 @@ def serve(
     from outbound.bootstrap import prepare
 
     config = Config()
+    configure_logs(config.log_format)
     db = _database(config)
     _announce_admin(config, prepare(db))
     bind_host, bind_port = host or config.host, port or config.port
     typer.echo(f"outbound listening on http://{bind_host}:{bind_port}/ (API docs at /docs)")
-    app = create_app(config, db=db)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", http=LingeringH11Protocol)
+    uvicorn.run(
+        create_app(config, db=db),
+        host=bind_host,
+        port=bind_port,
+        log_config=None,  # ours (configure_logs): one line per event, no secrets
+        access_log=False,  # the request middleware logs each request, without its query
+        http=LingeringH11Protocol,  # a malformed request gets its 400, not a reset
+    )
 
 
 @app.command()
 def worker() -> None:
     """Run a dialing engine worker and a webhook deliverer (PostgreSQL: run as many as you
     like; SQLite: one in all)."""
-    import logging
     import signal
     import threading
 
     from outbound.engine.service import build_engine, timing_from
     from outbound.engine.worker import Engine
     from outbound.health.supervisor import Supervised
+    from outbound.metrics.exposition import MetricsConfigError, MetricsListener
+    from outbound.metrics.series import REGISTRY
     from outbound.webhooks.deliverer import Deliverer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = Config()
+    configure_logs(config.log_format)
+    listener = None
+    if config.metrics_listen:  # this process's own series (the database's: from serve)
+        token = config.metrics_token.get_secret_value() if config.metrics_token else None
+        try:
+            listener = MetricsListener(
+                config.metrics_listen, token=token, registries=lambda: [REGISTRY]
+            ).start()
+        except (MetricsConfigError, OSError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     db = _database(config)
     timing = timing_from(config)
     # Both restart themselves with backoff when they die (a database refusing writes).
@@ -105,6 +124,8 @@ def worker() -> None:
     finally:
         deliverer.stop()
         engine.stop()
+        if listener is not None:
+            listener.stop()
 
 
 @app.command("import")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,14 @@ class Config(BaseSettings):
     # busy but live worker would be declared dead.
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0, le=3600)
     worker_silent_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    # Metrics (README "Metrics"): /metrics answers only to this bearer token (404 without
+    # one); ``metrics_listen`` (host:port) serves them on an address of their own too.
+    metrics_token: SecretStr | None = None
+    metrics_listen: str | None = None
+    # The database's figures are read at most this often (scrapes in between get the last).
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Logs: one line per event, plain text or JSON objects.
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _silence_outlasts_beats(self) -> Config:

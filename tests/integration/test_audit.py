@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -62,7 +63,9 @@ def test_campaign_changes_say_who_when_where_and_what(
     created, renamed, started, stopped, deleted = log
     assert (created["username"], created["token_name"]) == (admin.username, "fixture")
     assert created["address"] == "testclient"  # the TestClient's client address
-    assert created["request_id"] == "req-42" and renamed["request_id"] is None
+    assert created["request_id"] == "req-42"
+    # A request without X-Request-ID gets one of its own (echoed in its answer).
+    assert re.fullmatch(r"[0-9a-f]{32}", renamed["request_id"]), renamed["request_id"]
     assert (created["object_id"], created["object_name"]) == (str(cid), "spring")
     assert fields(created)["name"] == (None, "spring")
     assert fields(renamed) == {"name": ("spring", "summer")}

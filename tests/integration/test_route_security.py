@@ -177,3 +177,29 @@ def test_the_agent_desk_is_for_agents_only(
         if client.request(method, _concrete(path), headers=agent_account.headers).status_code != 403
     ]
     assert watched == []
+
+
+# Routes left out of the OpenAPI document on purpose, with who may use them. The web UI's
+# pages (HTML, session log-in) are tested in tests/web; /metrics takes the metrics token
+# (OUTBOUND_METRICS_TOKEN), never a user's: 404 when none is configured, else 401 without it.
+OUTSIDE_THE_DOCUMENT = {("GET", "/metrics")}
+
+
+def test_routes_outside_the_document_are_listed_and_closed(
+    client: TestClient, admin: Account
+) -> None:
+    from fastapi.routing import APIRoute
+
+    from outbound.metrics.endpoints import router as metrics_router
+
+    hidden = {
+        (method, route.path)
+        for route in metrics_router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    assert hidden == OUTSIDE_THE_DOCUMENT
+    assert not OUTSIDE_THE_DOCUMENT & set(_operations(client))
+    for method, path in sorted(OUTSIDE_THE_DOCUMENT):
+        for headers in ({}, admin.headers):  # no metrics token configured: nothing there
+            assert client.request(method, path, headers=headers).status_code == 404

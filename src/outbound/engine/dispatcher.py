@@ -28,6 +28,8 @@ from outbound.engine.decisions import PlanAttempt, number_for
 from outbound.engine.pacing import agent_lines, allowance, refill, reservation_lines
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.store import AnyRow
+from outbound.metrics import series as metrics
+from outbound.metrics.delay import due_since
 from outbound.models import Agent
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Channel
@@ -44,6 +46,8 @@ _PLACEHOLDER = re.compile(r"\{(phone[1-5]|param(?:[1-9]|1[0-2])|crm_contact_id)\
 class Handover:
     dials: list[Dial] = field(default_factory=list)
     messages: list[Sms] = field(default_factory=list)
+    # attempt id -> its channel and when its contact became due (the dispatch delay)
+    due: dict[int, tuple[Channel, datetime]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.dials) + len(self.messages)
@@ -180,7 +184,7 @@ def dispatch(
     claims = []
     for rt in visited:
         going = [go for owner, go in chunk.going if owner is rt]
-        handover = _handover(rt, going, attempt_of, chunk.reserved_for)
+        handover = _handover(rt, going, attempt_of, chunk.reserved_for, now)
         claims.append((rt, Claimed(len(handover), handover, chunk.blocked.get(rt.id))))
     return claims
 
@@ -450,6 +454,7 @@ def _record(session: Session, chunk: _Chunk, *, worker_id: str, now: datetime) -
     if outbox.enabled(session):
         moved = [c["id"] for c in chunk.changes if "state" in c]
         outbox.contacts_changed(session, [*moved, *attempt_of], now=now)
+    metrics.attempts_started(session, ((rt.id, go.step.channel) for rt, go in chunk.going))
     started = Counter(rt.id for rt, _ in chunk.going)
     stamp = utcnow()
     store.update_campaigns(
@@ -483,10 +488,12 @@ def _handover(
     going: list[_Go],
     attempt_of: dict[int, int],
     reserved_for: dict[int, tuple[int, str]],
+    now: datetime,
 ) -> Handover:
     handover = Handover()
     for go in going:
         attempt_id = attempt_of[go.contact.id]
+        handover.due[attempt_id] = (go.step.channel, due_since(rt, go.contact.next_attempt_at, now))
         if go.step.channel is Channel.SMS:
             template = go.step.sms_template or rt.sms_template
             handover.messages.append(

@@ -27,6 +27,7 @@ from outbound.engine.decisions import Decision, decide
 from outbound.engine.later import record_later
 from outbound.engine.runtime import CampaignRuntime
 from outbound.engine.transitions import apply_decision
+from outbound.metrics import series as metrics
 from outbound.models import Attempt, Contact, SmsReply
 from outbound.models._columns import utcnow
 from outbound.strategies.outcomes import Outcome
@@ -229,6 +230,7 @@ def _apply_first(
     by_id = {r.attempt_id: r for r in results}
     ended = store.end_attempts_pg(session, _ending(results))
     ended_ids = {row[0] for row in ended}
+    metrics.first_results(session, ((row[2], by_id[row[0]].outcome) for row in ended))
     late = record_later(session, [r for r in results if r.attempt_id not in ended_ids])
     cache: dict[tuple[int, int, int, Outcome], Decision | None] = {}
     released: Counter[int] = Counter()
@@ -355,6 +357,7 @@ def _load(
         )
     for attempt_id in set(first) - set(attempts):
         del first[attempt_id]
+    metrics.first_results(session, ((attempts[a].campaign_id, r.outcome) for a, r in first.items()))
     late = [r.attempt_id for r in results if r.attempt_id not in attempts and r.outcome in LATE]
     for row in store.ended_attempts(session, late):
         attempts[row.id] = _Attempt(*row)  # columns in field order

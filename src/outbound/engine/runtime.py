@@ -50,6 +50,7 @@ class CampaignRuntime:
     contact_local: bool
     dialing_mode: DialingMode = DialingMode.FIXED
     lines_per_agent: float = 1.0
+    started_at: datetime | None = None
     abandon_message: str = ""
     opt_out_digit: str = ""
     # Answering-machine detection settings when the campaign has it on (voice calls).
@@ -155,6 +156,7 @@ def load_running(
             contact_local=schedules[c.schedule_id].contact_local_time,
             dialing_mode=c.dialing_mode,
             lines_per_agent=c.lines_per_agent,
+            started_at=c.started_at,
             abandon_message=c.abandon_message,
             opt_out_digit=c.opt_out_digit,
             amd=_amd_of(c.amd),

@@ -34,6 +34,7 @@ CLAIMED: tuple[InstrumentedAttribute[Any], ...] = (
     Contact.attempt_count,
     *(getattr(Contact, f"phone{i}_e164") for i in range(1, 6)),
     Contact.callback_at,  # a booked callback: cleared as it is dialled
+    Contact.next_attempt_at,  # for the dispatch delay (metrics)
 )
 PHONES = slice(3, 8)  # a claimed row's phone1_e164 … phone5_e164
 QUOTED: tuple[InstrumentedAttribute[Any], ...] = (

@@ -16,6 +16,7 @@ from outbound.engine import store
 from outbound.engine.decisions import decide
 from outbound.engine.results import Runtimes
 from outbound.engine.transitions import apply_decision, end_dangling
+from outbound.metrics import series as metrics
 from outbound.models import Attempt, Worker
 from outbound.strategies.outcomes import Outcome
 from outbound.webhooks import outbox
@@ -65,6 +66,7 @@ def recover_workers(
 
 def _end_all(session: Session, attempts: list[Attempt], *, now: datetime, why: str) -> None:
     contacts = store.contacts_by_id(session, [a.contact_id for a in attempts])
+    metrics.dangling(session, ((a.campaign_id, a.channel) for a in attempts if not a.answered_at))
     released: Counter[int] = Counter()
     closed = []
     for attempt in attempts:

@@ -36,6 +36,7 @@ from outbound.engine.clock import Clock
 from outbound.engine.desk import Desk
 from outbound.engine.pacing import FairShare
 from outbound.engine.runtime import CampaignRuntime, load_running
+from outbound.metrics import series as metrics
 from outbound.models import Worker
 from outbound.settings.schemas import SettingsOut
 from outbound.settings.service import get_settings
@@ -329,12 +330,14 @@ class Engine:
                     self.fair.charge(rt.id, claimed.started, rt.priority)
                     handover.dials += claimed.handover.dials
                     handover.messages += claimed.handover.messages
+                    handover.due |= claimed.handover.due
             self._hand_over(handover, now)
         return started
 
     def _hand_over(self, handover: dispatcher.Handover, now: datetime) -> None:
         refused = _offer(self.dialer.dial, handover.dials, now)
         refused += _offer(self.sms.send, handover.messages, now)
+        metrics.handed_over(handover.due, {r.attempt_id for r in refused}, self.clock.now())
         self._record(refused, now)
 
     def _record(self, found: list[Result], now: datetime) -> None:
@@ -365,7 +368,9 @@ class Engine:
                 try:
                     wake = self.step()
                     self.failing = None
+                    metrics.engine_step(failed=False)
                 except Exception as exc:
+                    metrics.engine_step(failed=True)
                     log.exception("engine step failed; retrying")
                     self.failing = f"{type(exc).__name__}: {exc}"[:500]
                     wake = self.clock.now() + timedelta(seconds=1)

@@ -20,6 +20,7 @@ from pathlib import Path
 from outbound.db.engine import Database
 from outbound.imports import service
 from outbound.imports.uploads import discard_finished
+from outbound.logs import context as logs
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,33 @@ class ImportRunner:
             if not service.claim_job(self.db, job_id, worker_id=self.worker_id, now=self.clock()):
                 continue
             self._current = job_id
-            try:
-                service.run_file_job(
-                    self.db,
-                    job_id,
-                    worker_id=self.worker_id,
-                    clock=self.clock,
-                    should_stop=self._stop.is_set,
-                    chunk_rows=self._chunk_rows,
-                )
-            except service.LostClaim:
-                log.warning("import job %s was taken over by another worker", job_id)
-            finally:
-                self._current = None
+            with self.db.transaction() as session:
+                request_id = service.get_job(session, job_id).request_id
+            # Its lines carry the id of the request that queued it.
+            with logs.bound(request_id):
+                try:
+                    log.info("import job %d started", job_id)
+                    job = service.run_file_job(
+                        self.db,
+                        job_id,
+                        worker_id=self.worker_id,
+                        clock=self.clock,
+                        should_stop=self._stop.is_set,
+                        chunk_rows=self._chunk_rows,
+                    )
+                    log.info(
+                        "import job %d %s: %d imported, %d rejected, %d duplicates, %d DNC",
+                        job_id,
+                        job.status.value,
+                        job.rows_imported,
+                        job.rows_rejected,
+                        job.rows_duplicate,
+                        job.rows_dnc,
+                    )
+                except service.LostClaim:
+                    log.warning("import job %s was taken over by another worker", job_id)
+                finally:
+                    self._current = None
             ran += 1
         if self._uploads_dir is not None:
             with self.db.transaction() as session:

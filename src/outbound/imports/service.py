@@ -38,6 +38,7 @@ from outbound.imports.reader import (
     RowError,
     make_record,
 )
+from outbound.logs import context as logs
 from outbound.models import Campaign, ImportJob, ImportReject, ImportSource, ImportStatus
 from outbound.settings.service import get_settings
 from outbound.webhooks import outbox
@@ -73,6 +74,7 @@ def create_job(
         bytes_total=stored_path.stat().st_size if stored_path else 0,
         created_by=created_by,
         created_at=now,
+        request_id=logs.current(),
     )
     session.add(job)
     session.flush()

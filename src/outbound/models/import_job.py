@@ -51,6 +51,8 @@ class ImportJob(Base):
     # What of a file that imports is not imported (ignored columns), one warning a line.
     warnings: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
+    # The HTTP request that queued it (X-Request-ID): the job's log lines carry it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

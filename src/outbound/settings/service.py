@@ -16,6 +16,7 @@ from outbound.channels.registry import (
 )
 from outbound.dnc.optout import duplicates
 from outbound.errors import Invalid
+from outbound.logs.redact import remember
 from outbound.models import Setting
 from outbound.settings.schemas import MASK, SECRET_OPTIONS, SettingsOut, SettingsUpdate
 
@@ -49,7 +50,11 @@ def _unmask(current: SettingsOut, key: str, connection: dict[str, Any]) -> None:
 def get_settings(session: Session) -> SettingsOut:
     stored = {row.key: row.value for row in session.scalars(select(Setting))}
     known = {k: v for k, v in stored.items() if k in SettingsOut.model_fields}
-    return SettingsOut.model_validate(known)
+    settings = SettingsOut.model_validate(known)
+    remember(  # never in a log line, whatever logs them
+        getattr(settings, key).options.get(name) for key in CONNECTIONS for name in SECRET_OPTIONS
+    )
+    return settings
 
 
 def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:

@@ -32,6 +32,7 @@ from outbound import __version__
 from outbound.db.engine import Database
 from outbound.engine.clock import Clock, SystemClock
 from outbound.engine.store import among
+from outbound.metrics import series as metrics
 from outbound.models import DeliveryStatus, WebhookEvent, WebhookSubscription
 from outbound.webhooks import signing
 from outbound.webhooks.outbox import ATTEMPT_RESULT, PING
@@ -184,6 +185,7 @@ def record(
 ) -> None:
     """Delivered, or the next try after a backoff, or given up."""
     by_id = {a.event_id: a for a in answers}
+    tried: list[str] = []
     query = (
         select(WebhookEvent)
         .where(among(session, WebhookEvent.id, sorted(by_id)))
@@ -208,6 +210,10 @@ def record(
             event.next_try_at = None
         else:
             event.next_try_at = answer.at + policy.backoff(event.tries, rng)
+        tried.append(
+            "delivered" if answer.ok else "failed" if event.next_try_at is None else "retry"
+        )
+    metrics.webhook_tries(session, tried)
 
 
 class Deliverer:

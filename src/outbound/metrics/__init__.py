@@ -1,0 +1,1 @@
+"""Prometheus metrics: this process's series, the database's, and /metrics."""
