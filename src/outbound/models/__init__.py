@@ -4,6 +4,7 @@ from outbound.models.agent import Agent, AgentReason, AgentStateChange, agent_ca
 from outbound.models.attempt import Attempt
 from outbound.models.audit import AuditEntry
 from outbound.models.campaign import Campaign
+from outbound.models.cisco_feed import CiscoFeed
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
 from outbound.models.dnc import DncEntry
 from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
@@ -27,6 +28,7 @@ __all__ = [
     "Attempt",
     "AuditEntry",
     "Campaign",
+    "CiscoFeed",
     "Contact",
     "DeliveryStatus",
     "DncEntry",

@@ -21,9 +21,9 @@ from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
 # Channel options never shown back (an SMSC password, a callback secret): reads show the
 # mask, and a save that sends the mask back keeps the stored value.
-SECRET_OPTIONS = frozenset({"password", "secret"})
+SECRET_OPTIONS = frozenset({"password", "secret", "results_password"})
 MASK = "********"
-DIALER_KINDS = ("simulator", "sip")
+DIALER_KINDS = ("simulator", "sip", "cisco_uccx", "cisco_ucce")
 SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
