@@ -131,7 +131,11 @@ class CiscoDialer:
             return []
         waiting = self._store.waiting()
         found: list[Result] = []
-        queued = [r for r in waiting if r.state == QUEUED]
+        # Queued so long ago that the engine has given their attempts up (a service that
+        # stopped before feeding them): never dialled late.
+        late = [r for r in waiting if r.state == QUEUED and now - r.queued_at > self.result_timeout]
+        self._store.move([r.id for r in late], LOST, now=now, only_from=QUEUED)
+        queued = [r for r in waiting if r.state == QUEUED and r not in late]
         if queued and (self._feed_at is None or now >= self._feed_at):
             found += self._feed(queued, now)
         out = [r for r in waiting if r.state in (FEEDING, FED)]

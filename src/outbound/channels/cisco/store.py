@@ -27,11 +27,12 @@ class Row:
     account: str
     phone: str
     state: str
+    queued_at: datetime
     fed_at: datetime | None
 
 
 def _row(r: CiscoFeed) -> Row:
-    return Row(r.id, r.attempt_id, r.campaign, r.account, r.phone, r.state, r.fed_at)
+    return Row(r.id, r.attempt_id, r.campaign, r.account, r.phone, r.state, r.queued_at, r.fed_at)
 
 
 class FeedStore:
