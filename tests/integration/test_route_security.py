@@ -123,3 +123,13 @@ def test_admin_only_reads_refuse_viewers_and_supervisors(
         for account in (viewer, supervisor):
             assert client.request(method, path, headers=account.headers).status_code == 403
         assert client.request(method, path, headers=admin.headers).status_code == 200
+
+
+def test_testing_a_dialer_connection_is_for_admins_only(
+    client: TestClient, viewer: Account, supervisor: Account, admin: Account
+) -> None:
+    """It reaches out with stored credentials: a supervisor may not, an admin may."""
+    route = "/api/v1/settings/dialer/test"
+    for account in (viewer, supervisor):
+        assert client.post(route, headers=account.headers).status_code == 403
+    assert client.post(route, headers=admin.headers).status_code == 200

@@ -193,3 +193,17 @@ class SettingsUpdate(BaseModel):
     sms_gateway: SmsGatewayConnection | None = Field(default=None, json_schema_extra=not_null)
 
     _region = field_validator("default_region")(_check_region)
+
+
+class ConnectionCheck(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class DialerTestResult(BaseModel):
+    """What "test connection" found: ``ok`` when every check passed."""
+
+    kind: str
+    ok: bool
+    checks: list[ConnectionCheck]

@@ -11,13 +11,22 @@ from sqlalchemy.orm import Session
 
 from outbound.channels.registry import (
     InvalidOptions,
+    probe_dialer,
     validate_dialer_options,
     validate_sms_gateway_options,
 )
 from outbound.dnc.optout import duplicates
 from outbound.errors import Invalid
 from outbound.models import Setting
-from outbound.settings.schemas import MASK, SECRET_OPTIONS, SettingsOut, SettingsUpdate
+from outbound.settings.schemas import (
+    MASK,
+    SECRET_OPTIONS,
+    ConnectionCheck,
+    DialerConnection,
+    DialerTestResult,
+    SettingsOut,
+    SettingsUpdate,
+)
 
 NULLABLE = frozenset({"watch_folder", "archive_folder"})
 CONNECTIONS = ("dialer", "sms_gateway")
@@ -96,3 +105,22 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
 def _nested(first: str, second: str) -> bool:
     a, b = PurePosixPath(os.path.normpath(first)), PurePosixPath(os.path.normpath(second))
     return a == b or a in b.parents or b in a.parents
+
+
+def check_dialer_connection(
+    session: Session, connection: DialerConnection | None
+) -> DialerTestResult:
+    """Try the given dialer connection (a masked secret means the stored one), or the stored
+    one when none is given; nothing is saved. Options the kind refuses are a 422."""
+    if connection is None:
+        chosen = get_settings(session).dialer.model_dump()
+    else:
+        chosen = connection.model_dump()
+        _unmask(get_settings(session), "dialer", chosen)
+    try:
+        checks = probe_dialer(chosen["kind"], chosen["options"])
+    except InvalidOptions as exc:
+        loc, message = exc.problems[0] if exc.problems else ((), str(exc))
+        raise Invalid(("body", "options", *loc), message) from None
+    found = [ConnectionCheck(name=n, ok=ok, detail=d) for n, ok, d in checks]
+    return DialerTestResult(kind=chosen["kind"], ok=all(c.ok for c in found), checks=found)

@@ -224,7 +224,7 @@ class SimState:
 
 
 def _detail(rec: object, fate: Fate, key: float, again: bool) -> dict[str, object]:
-    now = datetime.now()  # noqa: DTZ005 - Dialer_Detail times are the Logger's local time
+    now = datetime.now()  # Dialer_Detail times are the Logger's local time
     return {
         "RecoveryKey": key,
         "DateTime": now,

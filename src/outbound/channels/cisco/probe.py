@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outbound.channels.cisco import ucce, uccx
@@ -47,17 +47,21 @@ def probe_uccx(config: UccxConfig) -> list[Check]:
 
 def probe_ucce(config: UcceConfig) -> list[Check]:
     checks = [_http(config, ucce.CAMPAIGNS, "ucce outbound api")]
-    engine = ucce.results_engine(config)
-    from sqlalchemy import MetaData
-
     table = dialer_detail_table(MetaData(schema=config.results_schema), config.results_table)
+    try:
+        engine = ucce.results_engine(config)
+    except Exception as exc:  # an unknown dialect, a driver not installed
+        return [*checks, Check("ucce results database", False, _reason(exc))]
     try:
         with engine.connect() as conn:
             conn.execute(select(func.count()).select_from(table).where(table.c.CampaignID == -1))
         checks.append(Check("ucce results database", True, f"{table.fullname} can be read"))
-    except (SQLAlchemyError, ImportError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        checks.append(Check("ucce results database", False, f"{table.fullname}: {reason}"))
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        checks.append(Check("ucce results database", False, f"{table.fullname}: {_reason(exc)}"))
     finally:
         engine.dispose()
     return checks
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:240]
