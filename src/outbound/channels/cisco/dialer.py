@@ -16,7 +16,9 @@ The engine hands attempts over (``dial``); the dialer writes each one to its own
 ``capacity`` is the batch size less the rows not finished, so never more than the batch
 size of our contacts wait in Cisco. A restart of our service finds the rows where they were:
 queued ones are fed, fed ones are read; nothing goes twice. A row without a result after
-``result_timeout_minutes`` stops counting (its attempt ends Dangling by the engine's sweep).
+``result_timeout_minutes`` stops counting (its attempt ends Dangling by the engine's sweep),
+and a row still queued that long after the hand-over (a service stopped before feeding it) is
+never fed: its attempt has been given up.
 """
 
 from __future__ import annotations
