@@ -71,6 +71,17 @@ def _options_schema(model: type[BaseModel]) -> dict[str, Any]:
     return options
 
 
+def _branch(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """One kind's shape: a kind with required options needs ``options`` too."""
+    required = [] if kind == "simulator" else ["kind"]
+    if options.get("required"):
+        required.append("options")
+    return {
+        "properties": {"kind": {"const": kind}, "options": options},
+        **({"required": required} if required else {}),
+    }
+
+
 def _kinds(registry: str) -> Callable[[dict[str, Any]], None]:
     """The document lists the known kinds and, for each, the options its adapter takes
     (``oneOf`` by ``kind``; no kind is the simulator). The validators below say which
@@ -81,13 +92,7 @@ def _kinds(registry: str) -> Callable[[dict[str, Any]], None]:
 
         models = {kind: model for kind, (model, _) in getattr(channels, registry).items()}
         schema["properties"]["kind"] = {"type": "string", "enum": list(models)}
-        schema["oneOf"] = [
-            {
-                "properties": {"kind": {"const": kind}, "options": _options_schema(model)},
-                **({} if kind == "simulator" else {"required": ["kind"]}),
-            }
-            for kind, model in models.items()
-        ]
+        schema["oneOf"] = [_branch(kind, _options_schema(model)) for kind, model in models.items()]
 
     return amend
 

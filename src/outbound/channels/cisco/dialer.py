@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from outbound.channels.base import ChannelError, Dial, Result
 from outbound.channels.cisco.codes import Mapped
@@ -186,8 +187,12 @@ class CiscoDialer:
         return ended
 
     def _send(self, campaign: str, rows: list[Row], now: datetime) -> list[Result]:
+        # Claimed: rows another worker (or a replaced dialer) is feeding are left to it.
+        claimed = self._store.move([r.id for r in rows], FEEDING, now=now, only_from=QUEUED)
+        rows = [r for r in rows if r.id in claimed]
+        if not rows:
+            return []
         ids = [r.id for r in rows]
-        self._store.move(ids, FEEDING, now=now)
         try:
             self.send(campaign, rows)
         except Refused:
@@ -237,14 +242,16 @@ class CiscoDialer:
         for campaign, rows in by_campaign.items():
             try:
                 found = self.results(campaign, rows)
-            except (Refused, Rejected, httpx.HTTPError) as exc:
+            except (Refused, Rejected, httpx.HTTPError, SQLAlchemyError) as exc:
+                # Read again at the next poll; what never comes ends Dangling.
                 log.warning("cannot read Cisco results of campaign %s: %s", campaign, exc)
                 continue
-            done = []
+            hits = {row.id: found[row.account] for row in rows if row.account in found}
+            # Claimed too: a result goes to the engine once, whoever read it.
+            done = self._store.move(list(hits), "done", now=now, only_from=(FEEDING, FED))
             for row in rows:
-                hit = found.get(row.account)
-                if hit is not None:
-                    done.append(row.id)
+                hit = hits.get(row.id)
+                if hit is not None and row.id in done:
                     results.append(
                         Result(
                             row.attempt_id,
@@ -255,7 +262,6 @@ class CiscoDialer:
                             external_id=row.account,
                         )
                     )
-            self._store.move(done, "done", now=now)
         answered = {res.external_id for res in results}
         stale = [
             r.id
@@ -264,7 +270,7 @@ class CiscoDialer:
             and now - r.fed_at > self.result_timeout
             and r.account not in answered
         ]
-        self._store.move(stale, LOST, now=now)
+        self._store.move(stale, LOST, now=now, only_from=(FEEDING, FED))
         return results
 
     # -- the product's half ------------------------------------------------------------

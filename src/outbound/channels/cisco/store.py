@@ -73,10 +73,18 @@ class FeedStore:
             return int(session.scalar(query) or 0)
 
     def move(
-        self, ids: Sequence[int], state: str, *, now: datetime, only_from: str | None = None
-    ) -> None:
+        self,
+        ids: Sequence[int],
+        state: str,
+        *,
+        now: datetime,
+        only_from: str | tuple[str, ...] | None = None,
+    ) -> set[int]:
+        """Move rows to ``state``; with ``only_from``, only those still in that state (a
+        claim: another worker, or a replaced dialer, that moved a row first keeps it).
+        Returns the ids moved."""
         if not ids:
-            return
+            return set()
         values: dict[str, object] = {"state": state}
         if state == FED:
             values["fed_at"] = now
@@ -84,6 +92,8 @@ class FeedStore:
             values["done_at"] = now
         query = update(CiscoFeed).where(CiscoFeed.id.in_(list(ids))).values(**values)
         if only_from is not None:
-            query = query.where(CiscoFeed.state == only_from)
+            states = (only_from,) if isinstance(only_from, str) else only_from
+            query = query.where(CiscoFeed.state.in_(states))
         with self.db.transaction() as session:
-            session.execute(query)
+            moved = session.execute(query.returning(CiscoFeed.id)).scalars().all()
+        return set(moved)

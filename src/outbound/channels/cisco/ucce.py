@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 from sqlalchemy import Engine, MetaData, create_engine
@@ -110,13 +111,20 @@ class UcceDialer(CiscoDialer):
                 continue
             mapped = map_result(row.call_result, CCE_CALL_RESULTS, product="UCCE")
             if mapped is not None:
-                found[row.account] = Found(row.account, mapped, row.callback_at)
+                found[row.account] = Found(row.account, mapped, _utc(row.callback_at))
         return found
 
     def close(self) -> None:
         super().close()
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Dialer_Detail times carry no zone: read as UTC (set the HDS login's times so)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _xml(content: bytes) -> ET.Element:
