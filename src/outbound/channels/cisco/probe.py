@@ -36,7 +36,7 @@ def _http(config: CiscoCommon, path: str, name: str) -> Check:
             check(client.get(path, headers={"Accept": "application/xml"}))
     except (Refused, Rejected) as exc:
         return Check(name, False, f"GET {path}: {exc}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         return Check(name, False, f"GET {path}: cannot reach {config.url} ({exc})")
     return Check(name, True, f"GET {path}: answered, credentials accepted")
 
