@@ -129,13 +129,25 @@ def test_test_connection_uses_the_stored_secret_for_a_mask(
     uccx.peer.start()
 
 
-def test_bad_options_to_test_are_a_422_and_the_simulator_has_nothing_to_reach(
+def test_options_a_kind_refuses_fail_the_test_naming_them(
     client: TestClient, admin: Account
 ) -> None:
-    bad = {"kind": "cisco_uccx", "options": {"url": "http://x", "username": "u"}}
-    refused = client.post(f"{API}/settings/dialer/test", json=bad, headers=admin.headers)
-    assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"][-1] == "password"
+    bad = {"kind": "cisco_uccx", "options": {"url": "ftp://x", "username": "u"}}
+    found = client.post(f"{API}/settings/dialer/test", json=bad, headers=admin.headers)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["ok"] is False and body["checks"][0]["name"] == "options"
+    assert "url:" in body["checks"][0]["detail"] and "password:" in body["checks"][0]["detail"]
+    flag = {
+        "kind": "cisco_uccx",
+        "options": {"url": "http://x", "username": "u", "password": "p", "verify_tls": 0},
+    }
+    found = client.post(f"{API}/settings/dialer/test", json=flag, headers=admin.headers).json()
+    assert found["ok"] is False and "verify_tls" in found["checks"][0]["detail"]
+    unknown = client.post(
+        f"{API}/settings/dialer/test", json={"kind": "avaya"}, headers=admin.headers
+    )
+    assert unknown.status_code == 422
     own = client.post(
         f"{API}/settings/dialer/test", json={"kind": "simulator"}, headers=admin.headers
     )

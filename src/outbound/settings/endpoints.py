@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from outbound.api.deps import Admin, DbSession, Viewer
 from outbound.settings import service
 from outbound.settings.schemas import (
-    DialerConnection,
+    DialerTest,
     DialerTestResult,
     SettingsOut,
     SettingsUpdate,
@@ -35,10 +35,11 @@ def update_settings(body: SettingsUpdate, _admin: Admin, session: DbSession) -> 
         "means the stored one) or, without a body, with the stored one, and says what each "
         "check found. Nothing is saved. A Cisco dialer checks its API (and, for UCCE, the "
         "Dialer_Detail table of its results database); the built-in kinds have nothing to "
-        "reach. A failed check is a 200 with ``ok`` false; options the kind refuses are a 422."
+        "reach. Every answer is a 200 saying what was found: ``ok`` false names the failed "
+        "check, options the kind refuses included (check ``options``, naming each option)."
     ),
 )
 def check_dialer(
-    _admin: Admin, session: DbSession, body: DialerConnection | None = None
+    _admin: Admin, session: DbSession, body: DialerTest | None = None
 ) -> DialerTestResult:
     return service.check_dialer_connection(session, body)

@@ -200,6 +200,25 @@ class SettingsUpdate(BaseModel):
     _region = field_validator("default_region")(_check_region)
 
 
+class DialerTest(BaseModel):
+    """A dialer to try: its kind and options as they would be saved (a masked secret means
+    the stored one). Options the kind refuses are reported as a failed check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+        json_schema_extra={"enum": list(DIALER_KINDS)}
+    )
+    options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DIALER_KINDS:
+            raise ValueError(f"unknown dialer {value!r}; known: {', '.join(DIALER_KINDS)}")
+        return value
+
+
 class ConnectionCheck(BaseModel):
     name: str
     ok: bool

@@ -22,7 +22,7 @@ from outbound.settings.schemas import (
     MASK,
     SECRET_OPTIONS,
     ConnectionCheck,
-    DialerConnection,
+    DialerTest,
     DialerTestResult,
     SettingsOut,
     SettingsUpdate,
@@ -107,20 +107,28 @@ def _nested(first: str, second: str) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-def check_dialer_connection(
-    session: Session, connection: DialerConnection | None
-) -> DialerTestResult:
-    """Try the given dialer connection (a masked secret means the stored one), or the stored
-    one when none is given; nothing is saved. Options the kind refuses are a 422."""
+def check_dialer_connection(session: Session, connection: DialerTest | None) -> DialerTestResult:
+    """Try the given dialer (a masked secret means the stored one), or the stored one when
+    none is given; nothing is saved. Options the kind refuses fail the "options" check."""
     if connection is None:
         chosen = get_settings(session).dialer.model_dump()
     else:
         chosen = connection.model_dump()
-        _unmask(get_settings(session), "dialer", chosen)
+        try:
+            _unmask(get_settings(session), "dialer", chosen)
+        except Invalid as exc:
+            return _failed(chosen["kind"], str(exc))
     try:
         checks = probe_dialer(chosen["kind"], chosen["options"])
     except InvalidOptions as exc:
-        loc, message = exc.problems[0] if exc.problems else ((), str(exc))
-        raise Invalid(("body", "options", *loc), message) from None
+        problems = "; ".join(
+            f"{'.'.join(map(str, loc)) or 'options'}: {msg}" for loc, msg in exc.problems
+        )
+        return _failed(chosen["kind"], problems or str(exc))
     found = [ConnectionCheck(name=n, ok=ok, detail=d) for n, ok, d in checks]
     return DialerTestResult(kind=chosen["kind"], ok=all(c.ok for c in found), checks=found)
+
+
+def _failed(kind: str, detail: str) -> DialerTestResult:
+    check = ConnectionCheck(name="options", ok=False, detail=detail[:500])
+    return DialerTestResult(kind=kind, ok=False, checks=[check])

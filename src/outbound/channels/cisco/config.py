@@ -30,7 +30,8 @@ HTTP_URL = rf"^https?://[A-Za-z0-9._~-]+{_PORT}(?:/[^\s?#]*)?$"
 # dialect[+driver]://[user@]host[:port][/database][?query], no password (it has its option).
 DATABASE_URL = r"^[A-Za-z][A-Za-z0-9_+]*://(?:[^:@/\s]*@)?[^:@/\s]*(?::[0-9]{1,5})?(?:/[^@\s]*)?$"
 VOICE = sorted(o.value for o in VOICE_RULE_OUTCOMES)
-Seconds = Annotated[float, Field(gt=0, le=3600)]
+Seconds = Annotated[float, Field(gt=0, le=3600, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 
 
 def _http_url(value: object) -> object:
@@ -53,10 +54,10 @@ class CiscoCommon(BaseModel):
     url: Annotated[str, StringConstraints(min_length=8, max_length=1024, pattern=HTTP_URL)]
     username: Text
     password: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    verify_tls: bool = True
+    verify_tls: Flag = True
     timeout_seconds: Seconds = 30.0
     # ECM's "campaignBatchSize": never more of our contacts waiting in Cisco than this.
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 10
+    batch_size: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 10
     # How often the results are read; the first wait after a refusal (503, a connection
     # refused), doubled on each further refusal up to the maximum.
     poll_seconds: Seconds = 5.0
@@ -64,10 +65,10 @@ class CiscoCommon(BaseModel):
     backoff_max_seconds: Seconds = 300.0
     # Switch the Cisco campaign's own redials off (one dial attempt per record) before the
     # first contact goes to it: our strategy decides every retry.
-    single_attempt: bool = True
+    single_attempt: Flag = True
     # A record without a result this long after it was fed stops counting against the
     # batch size; keep it equal to the dangling timeout (its attempt ends Dangling then).
-    result_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] = 60
+    result_timeout_minutes: Annotated[int, Field(ge=1, le=10_080, strict=True)] = 60
 
     _url = field_validator("url", mode="before")(_http_url)
 

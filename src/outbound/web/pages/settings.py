@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from outbound.api.deps import DbSession
 from outbound.channels.registry import DIALERS, SMS_GATEWAYS
-from outbound.errors import Invalid
 from outbound.settings import service
 from outbound.settings.schemas import (
-    DialerConnection,
+    DialerTest,
     DialerTestResult,
     SettingsOut,
     SettingsUpdate,
@@ -132,15 +131,11 @@ def dialer_test_page(
         form.add("dialer.options", 'write the options as a JSON object: {"name": value}')
         return _page(request, session, form, status_code=422)
     try:
-        connection = DialerConnection(kind=form.value("dialer.kind"), options=options)
-        result = service.check_dialer_connection(session, connection)
+        connection = DialerTest(kind=form.value("dialer.kind"), options=options)
     except ValidationError as exc:
         form.add("dialer.kind", exc.errors()[0]["msg"])
         return _page(request, session, form, status_code=422)
-    except Invalid as exc:
-        path = ".".join(str(p) for p in exc.loc[2:])
-        form.add(f"dialer.options.{path}" if path else "dialer.options", str(exc))
-        return _page(request, session, form, status_code=422)
+    result = service.check_dialer_connection(session, connection)
     return _page(request, session, form, tested=result)
 
 
