@@ -203,3 +203,13 @@ def test_routes_outside_the_document_are_listed_and_closed(
     for method, path in sorted(OUTSIDE_THE_DOCUMENT):
         for headers in ({}, admin.headers):  # no metrics token configured: nothing there
             assert client.request(method, path, headers=headers).status_code == 404
+
+
+def test_testing_a_dialer_connection_is_for_admins_only(
+    client: TestClient, viewer: Account, supervisor: Account, admin: Account
+) -> None:
+    """It reaches out with stored credentials: a supervisor may not, an admin may."""
+    route = "/api/v1/settings/dialer/test"
+    for account in (viewer, supervisor):
+        assert client.post(route, headers=account.headers).status_code == 403
+    assert client.post(route, headers=admin.headers).status_code == 200

@@ -408,7 +408,9 @@ def test_registry_builds_working_simulators() -> None:
 
 def test_unknown_kinds_name_the_known_ones() -> None:
     clock = VirtualClock(T0)
-    with pytest.raises(ValueError, match="unknown dialer 'asterisk'; known: simulator, sip"):
+    with pytest.raises(
+        ValueError, match="unknown dialer 'asterisk'; known: cisco_ucce, cisco_uccx, simulator, sip"
+    ):
         build_dialer("asterisk", {}, clock)
     known = "http, simulator, smpp"
     with pytest.raises(ValueError, match=f"unknown SMS gateway 'pigeon'; known: {known}"):

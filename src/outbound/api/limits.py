@@ -69,11 +69,30 @@ def too_large(admission: Admission) -> str:
     )
 
 
+# A refused body up to this size is read and dropped before the answer: a client still
+# sending it would otherwise meet a connection reset instead of the 401/413.
+DRAIN_BYTES = 1 << 20
+
+
+async def _drain(receive: Receive, headers: Headers) -> None:
+    declared = headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > DRAIN_BYTES:
+        return
+    left = int(declared)
+    while left > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        left -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
     body = json.dumps({"detail": detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    # The body is left unread: the connection is not reused for another request.
+    # The body is not read past DRAIN_BYTES: the connection is not reused for another request.
     raw.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -92,16 +111,19 @@ class BodyGate:
         needs_token = path.startswith("/api/") and not path.startswith(PUBLIC_PREFIXES)
         token = _bearer(headers) if needs_token else None
         if needs_token and token is None:
+            await _drain(receive, headers)
             await _answer(send, 401, TOKEN_REQUIRED, {"WWW-Authenticate": "Bearer"})
             return
         upload = headers.get("content-type", "").lower().startswith("multipart/")
         db: Database = scope["app"].state.db
         admission = await anyio.to_thread.run_sync(_admit, db, token, upload)
         if admission.refused is not None:
+            await _drain(receive, headers)
             await _answer(send, 401, admission.refused, {"WWW-Authenticate": "Bearer"})
             return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > admission.limit:
+            await _drain(receive, headers)
             await _answer(send, 413, too_large(admission), {})
             return
         await self.app(scope, _counted(receive, admission), send)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from outbound.channels.base import Dialer, SmsGateway
+from outbound.channels.cisco import UcceConfig, UcceDialer, UccxConfig, UccxDialer
 from outbound.channels.kannel import HttpSmsConfig, HttpSmsGateway
 from outbound.channels.simulator import (
     SimulatorConfig,
@@ -50,12 +51,30 @@ def _config(model: type[C], what: str, options: Mapping[str, Any]) -> C:
         raise InvalidOptions(what, problems) from None
 
 
-def _dialer_simulator(options: Mapping[str, Any], clock: Clock) -> Dialer:
+def _dialer_simulator(
+    options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> Dialer:
     return SimulatorDialer(_config(SimulatorConfig, "simulator dialer", options), clock)
 
 
-def _dialer_sip(options: Mapping[str, Any], clock: Clock) -> Dialer:
+def _dialer_sip(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> Dialer:
     return SipDialer(_config(SipDialerConfig, "sip dialer", options), clock)
+
+
+def _needs_db(db: Database | None, what: str) -> Database:
+    if db is None:
+        raise ValueError(f"the {what} dialer keeps what it fed in the database: give it one")
+    return db
+
+
+def _dialer_uccx(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> Dialer:
+    config = _config(UccxConfig, "cisco_uccx dialer", options)
+    return UccxDialer(config, clock, _needs_db(db, "cisco_uccx"))
+
+
+def _dialer_ucce(options: Mapping[str, Any], clock: Clock, db: Database | None = None) -> Dialer:
+    config = _config(UcceConfig, "cisco_ucce dialer", options)
+    return UcceDialer(config, clock, _needs_db(db, "cisco_ucce"))
 
 
 def _sms_simulator(
@@ -75,11 +94,14 @@ def _sms_http(options: Mapping[str, Any], clock: Clock, db: Database | None = No
 
 
 SmsBuilder = Callable[[Mapping[str, Any], Clock, Database | None], SmsGateway]
+DialerBuilder = Callable[[Mapping[str, Any], Clock, Database | None], Dialer]
 
 
-DIALERS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], Clock], Dialer]]] = {
+DIALERS: dict[str, tuple[type[BaseModel], DialerBuilder]] = {
     "simulator": (SimulatorConfig, _dialer_simulator),
     "sip": (SipDialerConfig, _dialer_sip),
+    "cisco_uccx": (UccxConfig, _dialer_uccx),
+    "cisco_ucce": (UcceConfig, _dialer_ucce),
 }
 SMS_GATEWAYS: dict[str, tuple[type[BaseModel], SmsBuilder]] = {
     "simulator": (SmsSimulatorConfig, _sms_simulator),
@@ -94,8 +116,11 @@ def _known(table: Mapping[str, T], kind: str, what: str) -> T:
     return table[kind]
 
 
-def build_dialer(kind: str, options: Mapping[str, Any], clock: Clock) -> Dialer:
-    return _known(DIALERS, kind, "dialer")[1](options, clock)
+def build_dialer(
+    kind: str, options: Mapping[str, Any], clock: Clock, db: Database | None = None
+) -> Dialer:
+    """``db``: where a dialer that keeps state (the Cisco ones) keeps it."""
+    return _known(DIALERS, kind, "dialer")[1](options, clock, db)
 
 
 def build_sms_gateway(
@@ -113,3 +138,20 @@ def validate_dialer_options(kind: str, options: Mapping[str, Any]) -> dict[str, 
 def validate_sms_gateway_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     model = _known(SMS_GATEWAYS, kind, "SMS gateway")[0]
     return _config(model, f"{kind} SMS gateway", options).model_dump(mode="json")
+
+
+def probe_dialer(kind: str, options: Mapping[str, Any]) -> list[tuple[str, bool, str]]:
+    """ "Test connection": (check, ok, detail) for each thing the dialer needs to reach.
+    Raises InvalidOptions for options the kind refuses; a kind that reaches nothing
+    outside this process has nothing to test."""
+    from outbound.channels.cisco import probe
+
+    model = _known(DIALERS, kind, "dialer")[0]
+    config = _config(model, f"{kind} dialer", options)
+    if isinstance(config, UccxConfig):
+        checks = probe.probe_uccx(config)
+    elif isinstance(config, UcceConfig):
+        checks = probe.probe_ucce(config)
+    else:
+        return [(kind, True, f"the {kind} dialer runs inside outbound: nothing to reach")]
+    return [(c.name, c.ok, c.detail) for c in checks]

@@ -34,7 +34,7 @@ def build_engine(
     clock = clock or SystemClock()
     with db.transaction() as session:
         settings = get_settings(session)
-    dialer = build_dialer(settings.dialer.kind, settings.dialer.options, clock)
+    dialer = build_dialer(settings.dialer.kind, settings.dialer.options, clock, db)
     sms = build_sms_gateway(settings.sms_gateway.kind, settings.sms_gateway.options, clock, db)
     return Engine(
         db,

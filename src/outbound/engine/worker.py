@@ -174,7 +174,9 @@ class Engine:
         wanted = Connections.of(settings)
         if wanted.dialer != self.connections.dialer:
             try:
-                dialer = build_dialer(settings.dialer.kind, settings.dialer.options, self.clock)
+                dialer = build_dialer(
+                    settings.dialer.kind, settings.dialer.options, self.clock, self.db
+                )
             except Exception:
                 log.exception("cannot build the dialer from the changed settings; keeping the old")
             else:

@@ -5,6 +5,7 @@ from outbound.models.agent_reservation import AgentReservation
 from outbound.models.attempt import Attempt
 from outbound.models.audit import AuditEntry
 from outbound.models.campaign import Campaign
+from outbound.models.cisco_feed import CiscoFeed
 from outbound.models.contact import PARAM_SLOTS, PHONE_SLOTS, Contact
 from outbound.models.dnc import DncEntry
 from outbound.models.import_job import ImportJob, ImportReject, ImportSource, ImportStatus
@@ -29,6 +30,7 @@ __all__ = [
     "Attempt",
     "AuditEntry",
     "Campaign",
+    "CiscoFeed",
     "Contact",
     "DeliveryStatus",
     "DncEntry",

@@ -21,9 +21,9 @@ from outbound.dnc.optout import DEFAULT_OPT_OUT_WORDS, MAX_ENTRIES, check_entry
 
 # Channel options never shown back (an SMSC password, a callback secret): reads show the
 # mask, and a save that sends the mask back keeps the stored value.
-SECRET_OPTIONS = frozenset({"password", "secret"})
+SECRET_OPTIONS = frozenset({"password", "secret", "results_password"})
 MASK = "********"
-DIALER_KINDS = ("simulator", "sip")
+DIALER_KINDS = ("simulator", "sip", "cisco_uccx", "cisco_ucce")
 SMS_GATEWAY_KINDS = ("simulator", "smpp", "http")
 
 FolderPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00]+$")]
@@ -71,6 +71,17 @@ def _options_schema(model: type[BaseModel]) -> dict[str, Any]:
     return options
 
 
+def _branch(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """One kind's shape: a kind with required options needs ``options`` too."""
+    required = [] if kind == "simulator" else ["kind"]
+    if options.get("required"):
+        required.append("options")
+    return {
+        "properties": {"kind": {"const": kind}, "options": options},
+        **({"required": required} if required else {}),
+    }
+
+
 def _kinds(registry: str) -> Callable[[dict[str, Any]], None]:
     """The document lists the known kinds and, for each, the options its adapter takes
     (``oneOf`` by ``kind``; no kind is the simulator). The validators below say which
@@ -81,13 +92,7 @@ def _kinds(registry: str) -> Callable[[dict[str, Any]], None]:
 
         models = {kind: model for kind, (model, _) in getattr(channels, registry).items()}
         schema["properties"]["kind"] = {"type": "string", "enum": list(models)}
-        schema["oneOf"] = [
-            {
-                "properties": {"kind": {"const": kind}, "options": _options_schema(model)},
-                **({} if kind == "simulator" else {"required": ["kind"]}),
-            }
-            for kind, model in models.items()
-        ]
+        schema["oneOf"] = [_branch(kind, _options_schema(model)) for kind, model in models.items()]
 
     return amend
 
@@ -193,3 +198,36 @@ class SettingsUpdate(BaseModel):
     sms_gateway: SmsGatewayConnection | None = Field(default=None, json_schema_extra=not_null)
 
     _region = field_validator("default_region")(_check_region)
+
+
+class DialerTest(BaseModel):
+    """A dialer to try: its kind and options as they would be saved (a masked secret means
+    the stored one). Options the kind refuses are reported as a failed check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+        json_schema_extra={"enum": list(DIALER_KINDS)}
+    )
+    options: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DIALER_KINDS:
+            raise ValueError(f"unknown dialer {value!r}; known: {', '.join(DIALER_KINDS)}")
+        return value
+
+
+class ConnectionCheck(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class DialerTestResult(BaseModel):
+    """What "test connection" found: ``ok`` when every check passed."""
+
+    kind: str
+    ok: bool
+    checks: list[ConnectionCheck]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from outbound.channels.registry import (
     InvalidOptions,
+    probe_dialer,
     validate_dialer_options,
     validate_sms_gateway_options,
 )
@@ -18,7 +19,15 @@ from outbound.dnc.optout import duplicates
 from outbound.errors import Invalid
 from outbound.logs.redact import remember
 from outbound.models import Setting
-from outbound.settings.schemas import MASK, SECRET_OPTIONS, SettingsOut, SettingsUpdate
+from outbound.settings.schemas import (
+    MASK,
+    SECRET_OPTIONS,
+    ConnectionCheck,
+    DialerTest,
+    DialerTestResult,
+    SettingsOut,
+    SettingsUpdate,
+)
 
 NULLABLE = frozenset({"watch_folder", "archive_folder"})
 CONNECTIONS = ("dialer", "sms_gateway")
@@ -101,3 +110,30 @@ def update_settings(session: Session, patch: SettingsUpdate) -> SettingsOut:
 def _nested(first: str, second: str) -> bool:
     a, b = PurePosixPath(os.path.normpath(first)), PurePosixPath(os.path.normpath(second))
     return a == b or a in b.parents or b in a.parents
+
+
+def check_dialer_connection(session: Session, connection: DialerTest | None) -> DialerTestResult:
+    """Try the given dialer (a masked secret means the stored one), or the stored one when
+    none is given; nothing is saved. Options the kind refuses fail the "options" check."""
+    if connection is None:
+        chosen = get_settings(session).dialer.model_dump()
+    else:
+        chosen = connection.model_dump()
+        try:
+            _unmask(get_settings(session), "dialer", chosen)
+        except Invalid as exc:
+            return _failed(chosen["kind"], str(exc))
+    try:
+        checks = probe_dialer(chosen["kind"], chosen["options"])
+    except InvalidOptions as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, loc)) or 'options'}: {msg}" for loc, msg in exc.problems
+        )
+        return _failed(chosen["kind"], problems or str(exc))
+    found = [ConnectionCheck(name=n, ok=ok, detail=d) for n, ok, d in checks]
+    return DialerTestResult(kind=chosen["kind"], ok=all(c.ok for c in found), checks=found)
+
+
+def _failed(kind: str, detail: str) -> DialerTestResult:
+    check = ConnectionCheck(name="options", ok=False, detail=detail[:500])
+    return DialerTestResult(kind=kind, ok=False, checks=[check])

@@ -20,9 +20,10 @@ from pydantic import (
 from outbound.channels.simulator.plan import DIALER_OUTCOMES
 from outbound.strategies.outcomes import Outcome
 
-Seconds = Annotated[float, Field(ge=0, le=86_400)]
-Probability = Annotated[float, Field(ge=0, le=1)]
-Weight = Annotated[float, Field(ge=0, le=1_000_000)]
+# Strict: a JSON false is not a 0 (the document says number).
+Seconds = Annotated[float, Field(ge=0, le=86_400, strict=True)]
+Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
+Weight = Annotated[float, Field(ge=0, le=1_000_000, strict=True)]
 
 DEFAULT_WEIGHTS: dict[Outcome, float] = {
     Outcome.CONNECTED: 0.35,
@@ -63,9 +64,9 @@ def _voice_only(value: dict[Outcome, float]) -> dict[Outcome, float]:
 class _Common(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    capacity: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
-    instant: bool = False
+    capacity: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1000
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
+    instant: Annotated[bool, Field(strict=True)] = False
     jitter: Probability = 0.2
     # Every hand-over appended as one JSON line, so a test can prove nothing went out twice.
     ledger_path: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None

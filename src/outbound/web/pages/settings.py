@@ -12,12 +12,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from outbound.api.deps import DbSession
 from outbound.channels.registry import DIALERS, SMS_GATEWAYS
 from outbound.settings import service
-from outbound.settings.schemas import SettingsOut, SettingsUpdate
+from outbound.settings.schemas import (
+    DialerTest,
+    DialerTestResult,
+    SettingsOut,
+    SettingsUpdate,
+)
 from outbound.web import forms
 from outbound.web.auth import AdminPost, Form, ViewerPage
 from outbound.web.templating import render, see_other
@@ -82,7 +88,12 @@ def _option_errors(form: forms.FormState, channel: str) -> list[tuple[str, str]]
 
 
 def _page(
-    request: Request, session: Session, form: forms.FormState, *, status_code: int = 200
+    request: Request,
+    session: Session,
+    form: forms.FormState,
+    *,
+    status_code: int = 200,
+    tested: DialerTestResult | None = None,
 ) -> Response:
     current = service.get_settings(session)
     context = {
@@ -92,14 +103,40 @@ def _page(
         "sms_kinds": [(k, k) for k in sorted(SMS_GATEWAYS)],
         "option_errors": {c: _option_errors(form, c) for c in CHANNELS},
         "saved": request.query_params.get("saved"),
+        "tested": tested,
     }
     return render(request, "settings/form.html", context, status_code=status_code)
 
 
 @router.get("/settings")
 def settings_page(request: Request, _caller: ViewerPage, session: DbSession) -> Response:
-    form = forms.FormState.initial(_values(service.get_settings(session)))
+    # Secrets are shown masked; a save that sends the mask back keeps the stored one.
+    form = forms.FormState.initial(_values(service.redacted(service.get_settings(session))))
     return _page(request, session, form)
+
+
+@router.post("/settings/dialer/test")
+def dialer_test_page(
+    request: Request, _caller: AdminPost, data: Form, session: DbSession
+) -> Response:
+    """ "Test connection": the dialer as typed in the form (nothing saved), checked live."""
+    form = forms.FormState.submitted(data, {**FIELDS, **dict.fromkeys(CHANNEL_INPUTS, forms.text)})
+    raw = form.value("dialer.options").strip() or "{}"
+    try:
+        options = _json_object(raw)
+    except ValueError as exc:
+        form.add("dialer.options", f"not valid JSON: {exc}")
+        return _page(request, session, form, status_code=422)
+    if not isinstance(options, dict):
+        form.add("dialer.options", 'write the options as a JSON object: {"name": value}')
+        return _page(request, session, form, status_code=422)
+    try:
+        connection = DialerTest(kind=form.value("dialer.kind"), options=options)
+    except ValidationError as exc:
+        form.add("dialer.kind", exc.errors()[0]["msg"])
+        return _page(request, session, form, status_code=422)
+    result = service.check_dialer_connection(session, connection)
+    return _page(request, session, form, tested=result)
 
 
 @router.post("/settings")
