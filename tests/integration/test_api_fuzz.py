@@ -82,6 +82,10 @@ def test_schemathesis_all_checks_pass(
         "--output-truncate",
         "true",
     ]
+    if part == "api":
+        # The coverage phase (boundary values of every field, every operation) took 6.5 of
+        # the API part's 8.7 minutes and would take CI past its 30; it runs on the settings.
+        command += ["--phases", "examples,fuzzing,stateful"]
     for method, path in EXCLUDED:
         command += ["--exclude-name", f"{method} {path}"]
     for name in SETTINGS:
